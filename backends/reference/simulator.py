@@ -1,0 +1,191 @@
+"""The float reference simulator: the definition of what an IR graph computes.
+
+Scheduling: the graph is cut into blocks in execution order. A node on no cycle runs over the
+whole (steps, batch) sequence at once: one matrix product per layer, then a scan over time for
+neurons. The nodes of a cycle run step by step together; a recurrent edge delivers the value its
+source produced on the previous step (zeros at step 0). Both give identical results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Collection, Mapping
+
+import numpy as np
+
+from snnc.errors import InputError
+from snnc.ir import Graph, flatten
+from snnc.ir import nodes as n
+from snnc.options import SimOptions
+
+from .kernels import STATELESS
+from .neurons import STATEFUL
+
+
+@dataclass
+class Recording:
+    """What a simulation produced. Arrays are shaped (steps, batch, *shape)."""
+
+    outputs: dict[str, np.ndarray]  # per Output node
+    states: dict[str, np.ndarray] = field(default_factory=dict)  # "node.var" for recorded nodes
+    spike_counts: dict[str, int] = field(default_factory=dict)  # per spiking node, all steps
+    steps: int = 0
+    batch: int = 0
+
+
+def make_kernel(node: n.Node, options: SimOptions, in_shape: tuple[int, ...]):
+    if type(node) in STATEFUL:
+        return STATEFUL[type(node)](node, options)
+    return STATELESS[type(node)](node, options, in_shape)
+
+
+def blocks(graph: Graph) -> list[list[str]]:
+    """Execution order grouped into blocks: one node, or all nodes of one cycle."""
+    position = {name: i for i, name in enumerate(graph.order)}
+    component = _strongly_connected(graph)
+    cyclic = {name for name in graph.nodes
+              if len(component[name]) > 1 or (name, name) in set(graph.edges)}
+    result, done = [], set()
+    for name in graph.order:
+        if name in done:
+            continue
+        members = sorted(component[name], key=position.get) if name in cyclic else [name]
+        done.update(members)
+        result.append(members)
+    return result
+
+
+def _strongly_connected(graph: Graph) -> dict[str, frozenset[str]]:
+    """Each node's strongly connected component (reachable both ways)."""
+    forward = {name: set(graph.successors(name)) for name in graph.nodes}
+    backward = {name: set(graph.predecessors(name)) for name in graph.nodes}
+
+    def reach(start: str, edges: dict[str, set[str]]) -> set[str]:
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in edges[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return seen
+
+    component: dict[str, frozenset[str]] = {}
+    for name in graph.order:
+        if name not in component:
+            members = frozenset(reach(name, forward) & reach(name, backward))
+            component.update(dict.fromkeys(members, members))
+    return component
+
+
+def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
+             options: SimOptions = SimOptions(), record: Collection[str] = ()) -> Recording:
+    """Run ``graph`` on ``inputs`` shaped (steps, batch, *input_shape) per Input node.
+
+    ``record`` names nodes whose state variables (v, i) are kept for every step.
+    """
+    flat = graph if graph.is_flat else flatten(graph)
+    sequences = _check_inputs(flat, inputs, np.dtype(options.dtype))
+    steps, batch = next(iter(sequences.values())).shape[:2]
+    shapes = flat.shapes
+    in_shapes = {name: shapes[flat.predecessors(name)[0]] if flat.predecessors(name) else None
+                 for name in flat.nodes}
+    kernels = {name: make_kernel(node, options, in_shapes[name])
+               for name, node in flat.nodes.items() if not isinstance(node, n.Input)}
+    states = {name: {} for name in record}
+    for block in blocks(flat):
+        if len(block) == 1 and block[0] in sequences:
+            continue
+        for name in block:
+            if hasattr(kernels[name], "init"):
+                kernels[name].init(batch)
+        if len(block) == 1:
+            name = block[0]
+            x = _summed_input(flat, name, sequences, (steps, batch, *in_shapes[name]), options)
+            sequences[name] = _run_sequence(kernels[name], x, states.get(name))
+        else:
+            _run_steps(flat, block, kernels, sequences, states, (steps, batch), options)
+    return Recording(
+        outputs={name: sequences[name] for name in flat.outputs},
+        states={f"{node}.{var}": np.stack(trace) for node, values in states.items()
+                for var, trace in values.items()},
+        spike_counts={name: int(sequences[name].sum()) for name, node in flat.nodes.items()
+                      if getattr(node, "spiking", False)},
+        steps=steps, batch=batch,
+    )
+
+
+def _check_inputs(graph: Graph, inputs, dtype: np.dtype) -> dict[str, np.ndarray]:
+    if not isinstance(inputs, Mapping):
+        if len(graph.inputs) != 1:
+            raise InputError(f"graph has inputs {graph.inputs}; pass one array per input name")
+        inputs = {graph.inputs[0]: inputs}
+    missing = set(graph.inputs) - set(inputs)
+    if missing:
+        raise InputError(f"no input given for Input node(s) {sorted(missing)}")
+    sequences, lengths = {}, set()
+    for name in graph.inputs:
+        array = np.asarray(inputs[name])
+        expected = graph.nodes[name].shape
+        if array.ndim != len(expected) + 2 or tuple(array.shape[2:]) != expected:
+            raise InputError(f"input '{name}' has shape {array.shape}; expected "
+                             f"(steps, batch, {', '.join(map(str, expected))})")
+        if not np.all(np.isfinite(array)):
+            raise InputError(f"input '{name}' holds NaN or infinite values")
+        sequences[name] = array.astype(dtype, copy=False)
+        lengths.add(array.shape[:2])
+    if len(lengths) > 1:
+        raise InputError(f"inputs disagree on (steps, batch): {sorted(lengths)}")
+    return sequences
+
+
+def _summed_input(graph: Graph, name: str, sequences, shape, options) -> np.ndarray:
+    sources = graph.predecessors(name)
+    if not sources:
+        return np.zeros(shape, dtype=options.dtype)
+    total = sequences[sources[0]]
+    for source in sources[1:]:
+        total = total + sequences[source]
+    return total
+
+
+def _run_sequence(kernel, x: np.ndarray, trace: dict | None) -> np.ndarray:
+    if not hasattr(kernel, "step"):
+        return kernel.apply(x)
+    drive = kernel.drive(x)
+    first = kernel.step(drive[0])
+    out = np.empty((len(x), *first.shape), dtype=first.dtype)
+    out[0] = first
+    _keep(kernel, trace)
+    for t in range(1, len(x)):
+        out[t] = kernel.step(drive[t])
+        _keep(kernel, trace)
+    return out
+
+
+def _keep(kernel, trace: dict | None) -> None:
+    if trace is not None:
+        for var, value in kernel.state().items():
+            trace.setdefault(var, []).append(value.copy())
+
+
+def _run_steps(graph, block, kernels, sequences, states, lead, options) -> None:
+    """Step a cycle: recurrent edges read the previous step's output (zeros at step 0)."""
+    shapes = graph.shapes
+    current = {name: np.zeros((lead[1], *shapes[name]), dtype=options.dtype) for name in block}
+    outputs = {name: np.empty((*lead, *shapes[name]), dtype=options.dtype) for name in block}
+    recurrent = graph.recurrent_edges
+    sources = {name: graph.predecessors(name) for name in block}
+    for t in range(lead[0]):
+        previous = dict(current)
+        for name in block:
+            total = None
+            for src in sources[name]:
+                value = (previous[src] if (src, name) in recurrent
+                         else current[src] if src in current else sequences[src][t])
+                total = value if total is None else total + value
+            kernel = kernels[name]
+            if hasattr(kernel, "step"):
+                current[name] = kernel.step(kernel.drive(total))
+                _keep(kernel, states.get(name))
+            else:
+                current[name] = kernel.apply(total)
+            outputs[name][t] = current[name]
+    sequences.update(outputs)

@@ -1,0 +1,35 @@
+"""One error hierarchy: everything snnc raises on purpose is an ``SnncError``.
+
+The CLI turns an ``SnncError`` into one line and exit code 2; anything else is a bug.
+"""
+
+
+class SnncError(Exception):
+    """Base class of every error snnc raises deliberately."""
+
+
+class GraphError(SnncError, ValueError):
+    """A graph, node or edge is malformed; the message names the node or edge."""
+
+
+class ModelFileError(SnncError):
+    """A model file cannot be read: missing, not HDF5, not NIR, unknown format."""
+
+
+class InputError(SnncError, ValueError):
+    """Simulation input (spikes, steps) does not fit the model."""
+
+
+class OptionError(SnncError, ValueError):
+    """A compile or simulation option has an invalid value."""
+
+
+class UnsupportedNodeError(SnncError):
+    """A target cannot run a node type."""
+
+    def __init__(self, node: str, node_type: str, target: str, supported: list[str]):
+        self.node, self.node_type, self.target = node, node_type, target
+        super().__init__(
+            f"node '{node}': {node_type} is not supported by target '{target}' "
+            f"(supported: {', '.join(sorted(supported))})"
+        )

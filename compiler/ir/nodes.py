@@ -1,0 +1,367 @@
+"""IR node types: NIR 1.0's vocabulary as frozen, keyword-only dataclasses.
+
+Every array field is a numpy array (never a torch tensor). Neuron parameters share one shape,
+the population shape; the frontends broadcast scalars to it, so a node in a verified graph never
+holds a 0-d neuron parameter. Nodes are never mutated: use ``dataclasses.replace``.
+
+Shapes exclude the batch dimension and are channels-first, as in NIR. How the continuous-time
+dynamics below are discretized (dt, integrator, reset) is a simulation option, not part of the
+node: see ``snnc.options``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Mapping, Union
+
+import numpy as np
+
+from ..errors import GraphError
+
+Shape = tuple[int, ...]
+Padding = Union[tuple[int, ...], str]  # ints per spatial dim, or "same" / "valid"
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+    """A numeric numpy array from a list, scalar, numpy or torch value."""
+    if hasattr(value, "detach"):  # torch tensor: duck-typed so torch is never imported here
+        value = value.detach().cpu().numpy()
+    array = np.array(value)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise GraphError(f"parameter '{name}' is not numeric (dtype {array.dtype})")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise GraphError(f"parameter '{name}' holds NaN or infinite values")
+    array.setflags(write=False)
+    return array
+
+
+def as_ints(value: Any, ndim: int, name: str) -> tuple[int, ...]:
+    """An int or sequence of ints, widened to ``ndim`` entries."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    flat = np.atleast_1d(np.asarray(value)).ravel()
+    if flat.size == 1:
+        flat = np.repeat(flat, ndim)
+    if flat.size != ndim or not all(float(v).is_integer() for v in flat):
+        raise GraphError(f"parameter '{name}' must be {ndim} integers, got {value!r}")
+    return tuple(int(v) for v in flat)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Node:
+    """Base of all node types. ``metadata`` is carried along, never interpreted."""
+
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    arrays: ClassVar[tuple[str, ...]] = ()  # fields that hold numpy arrays
+
+    def __post_init__(self) -> None:
+        for name in self.arrays:
+            object.__setattr__(self, name, as_array(getattr(self, name), name))
+
+    @property
+    def type_name(self) -> str:
+        return type(self).__name__
+
+    def params(self) -> dict[str, Any]:
+        """The node's fields without metadata, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metadata"}
+
+    def same_as(self, other: "Node") -> bool:
+        """Structural equality: same type and equal fields (arrays compared by value)."""
+        if type(self) is not type(other):
+            return False
+        mine, theirs = self.params(), other.params()
+        return all(_equal(mine[k], theirs[k]) for k in mine)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    if isinstance(a, Node):
+        return isinstance(b, Node) and a.same_as(b)
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph ports
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Input(Node):
+    """Graph input port: y[t] = the user's input at step t."""
+
+    shape: Shape
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", as_ints(self.shape, len(np.ravel(self.shape)), "shape"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Output(Node):
+    """Graph output port: records its input."""
+
+    shape: Shape
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", as_ints(self.shape, len(np.ravel(self.shape)), "shape"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Synapses and stateless maps
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Affine(Node):
+    """y = W x + b, with W shaped (out, in) as in PyTorch."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    arrays: ClassVar = ("weight", "bias")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_matrix(self.weight)
+        if self.bias.shape != self.weight.shape[:1]:
+            raise GraphError(f"bias shape {self.bias.shape} does not match weight {self.weight.shape}")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Linear(Node):
+    """y = W x, with W shaped (out, in)."""
+
+    weight: np.ndarray
+    arrays: ClassVar = ("weight",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_matrix(self.weight)
+
+
+def _check_matrix(weight: np.ndarray) -> None:
+    if weight.ndim != 2:
+        raise GraphError(f"weight must be a matrix (out, in), got shape {weight.shape}")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Scale(Node):
+    """y = s * x, elementwise."""
+
+    scale: np.ndarray
+    arrays: ClassVar = ("scale",)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Conv(Node):
+    """PyTorch convolution: weight (C_out, C_in / groups, *kernel), bias (C_out)."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    stride: tuple[int, ...] = 1
+    padding: Padding = 0
+    dilation: tuple[int, ...] = 1
+    groups: int = 1
+    arrays: ClassVar = ("weight", "bias")
+    spatial_dims: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n = self.spatial_dims
+        if self.weight.ndim != n + 2:
+            raise GraphError(f"weight must have {n + 2} dims, got shape {self.weight.shape}")
+        if self.bias.shape != self.weight.shape[:1]:
+            raise GraphError(f"bias shape {self.bias.shape} does not match weight {self.weight.shape}")
+        object.__setattr__(self, "stride", as_ints(self.stride, n, "stride"))
+        object.__setattr__(self, "dilation", as_ints(self.dilation, n, "dilation"))
+        object.__setattr__(self, "groups", as_ints(self.groups, 1, "groups")[0])
+        if isinstance(self.padding, bytes):
+            object.__setattr__(self, "padding", self.padding.decode())
+        if isinstance(self.padding, str):
+            if self.padding not in ("same", "valid"):
+                raise GraphError(f"padding must be 'same', 'valid' or integers, got {self.padding!r}")
+        else:
+            object.__setattr__(self, "padding", as_ints(self.padding, n, "padding"))
+        if self.groups < 1 or self.weight.shape[0] % self.groups:
+            raise GraphError(f"groups={self.groups} does not divide {self.weight.shape[0]} output channels")
+
+    @property
+    def kernel_size(self) -> tuple[int, ...]:
+        return tuple(self.weight.shape[2:])
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Conv1d(_Conv):
+    """1-d convolution over (C, L) inputs, PyTorch semantics."""
+
+    spatial_dims: ClassVar[int] = 1
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Conv2d(_Conv):
+    """2-d convolution over (C, H, W) inputs, PyTorch semantics."""
+
+    spatial_dims: ClassVar[int] = 2
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Pool2d(Node):
+    """Pooling over (C, H, W) with zero padding."""
+
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        for name in ("kernel_size", "stride", "padding"):
+            object.__setattr__(self, name, as_ints(getattr(self, name), 2, name))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SumPool2d(_Pool2d):
+    """y = sum of x over each window."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AvgPool2d(_Pool2d):
+    """y = mean of x over each window (padding counted, as PyTorch's default)."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Flatten(Node):
+    """Merge dims start_dim..end_dim of the (unbatched) input into one, like torch.flatten."""
+
+    start_dim: int = 1
+    end_dim: int = -1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_dim", as_ints(self.start_dim, 1, "start_dim")[0])
+        object.__setattr__(self, "end_dim", as_ints(self.end_dim, 1, "end_dim")[0])
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Delay(Node):
+    """y(t) = x(t - delay); delay in seconds, simulated as round(delay / dt) steps."""
+
+    delay: np.ndarray
+    arrays: ClassVar = ("delay",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if np.any(self.delay < 0):
+            raise GraphError("delay must not be negative")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Threshold(Node):
+    """z = [x > threshold] (strict)."""
+
+    threshold: np.ndarray
+    arrays: ClassVar = ("threshold",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Neurons: all parameters share the population shape.
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Neuron(Node):
+    """Base of the stateful neuron populations."""
+
+    spiking: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        shapes = {getattr(self, name).shape for name in self.arrays}
+        try:
+            common = np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise GraphError(f"parameter shapes {sorted(shapes)} do not agree") from None
+        for name in self.arrays:
+            array = np.broadcast_to(getattr(self, name), common).copy()
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+
+    @property
+    def shape(self) -> Shape:
+        """The population shape."""
+        return getattr(self, self.arrays[0]).shape
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class I(Neuron):  # noqa: E742 - NIR's name
+    """Integrator: dv/dt = r * I. Discrete: v += r * x per step (no dt, as Norse's IAF)."""
+
+    r: np.ndarray
+    arrays: ClassVar = ("r",)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class IF(Neuron):
+    """Integrate and fire: v += r * x per step; z = [v > v_threshold]; on z, reset."""
+
+    r: np.ndarray
+    v_threshold: np.ndarray
+    v_reset: np.ndarray = 0.0
+    arrays: ClassVar = ("r", "v_threshold", "v_reset")
+    spiking: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LI(Neuron):
+    """Leaky integrator: tau dv/dt = (v_leak - v) + r * I. Outputs v."""
+
+    tau: np.ndarray
+    r: np.ndarray
+    v_leak: np.ndarray
+    arrays: ClassVar = ("tau", "r", "v_leak")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LIF(Neuron):
+    """Leaky integrate and fire: tau dv/dt = (v_leak - v) + r * I; z = [v > v_threshold];
+    on z, reset (to v_reset by default)."""
+
+    tau: np.ndarray
+    r: np.ndarray
+    v_leak: np.ndarray
+    v_threshold: np.ndarray
+    v_reset: np.ndarray = 0.0
+    arrays: ClassVar = ("tau", "r", "v_leak", "v_threshold", "v_reset")
+    spiking: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CubaLI(Neuron):
+    """Current-based leaky integrator: tau_syn dI/dt = -I + w_in S;
+    tau_mem dv/dt = (v_leak - v) + r I. Outputs v."""
+
+    tau_syn: np.ndarray
+    tau_mem: np.ndarray
+    r: np.ndarray
+    v_leak: np.ndarray
+    w_in: np.ndarray = 1.0
+    arrays: ClassVar = ("tau_syn", "tau_mem", "r", "v_leak", "w_in")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CubaLIF(Neuron):
+    """Current-based LIF: CubaLI dynamics, z = [v > v_threshold]; on z, reset."""
+
+    tau_syn: np.ndarray
+    tau_mem: np.ndarray
+    r: np.ndarray
+    v_leak: np.ndarray
+    v_threshold: np.ndarray
+    v_reset: np.ndarray = 0.0
+    w_in: np.ndarray = 1.0
+    arrays: ClassVar = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
+    spiking: ClassVar[bool] = True
+
+
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.__name__: cls
+    for cls in (Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d,
+                Flatten, Delay, Threshold, I, IF, LI, LIF, CubaLI, CubaLIF)
+}

@@ -1,0 +1,44 @@
+"""Discretization options. NIR stores no dt, integrator or reset policy; snnc makes them explicit.
+
+The defaults reproduce Norse 1.1.0: forward Euler, reset to v_reset, float32 arithmetic.
+``dt`` defaults to 1e-4 s, the step of the NIR paper's files and of snnTorch's exporter.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import OptionError
+
+INTEGRATORS = ("euler", "exp")
+RESETS = ("to_v_reset", "zero", "subtract")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """How continuous-time NIR dynamics become per-step updates.
+
+    integrator: ``euler``: v += dt/tau * (...); ``exp``: the closed form for input held over
+        the step, v += (1 - exp(-dt/tau)) * (...).
+    reset: after a spike, ``to_v_reset`` sets v = v_reset (NIR, Norse), ``zero`` sets v = 0,
+        ``subtract`` sets v -= v_threshold.
+    dtype: the arithmetic of the simulation (float32 as Norse and snnTorch).
+    """
+
+    dt: float = 1e-4
+    integrator: str = "euler"
+    reset: str = "to_v_reset"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.dt) and self.dt > 0):
+            raise OptionError(f"dt must be a positive number of seconds, got {self.dt}")
+        for name, allowed in (("integrator", INTEGRATORS), ("reset", RESETS), ("dtype", DTYPES)):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name} must be one of {', '.join(allowed)}; "
+                                  f"got '{getattr(self, name)}'")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,70 @@
+"""IR -> NIR: build a type-checked ``nir.NIRGraph`` and write it as a ``.nir`` file.
+
+A quantized graph exports its dequantized float values, so every NIR tool can run what snnc
+compiled. ``nir.read(path)`` with type checking accepts what this module writes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snnc.atomic import atomic_path
+from snnc.ir import Graph, Node
+from snnc.ir import nodes as n
+
+SNNC_ONLY_METADATA = ("repairs",)  # facts about the import, not about the model
+
+
+def to_nir(graph: Graph) -> Any:
+    """The graph as a ``nir.NIRGraph`` (type checked by nir on construction)."""
+    import nir
+
+    nodes = {}
+    for name, node in graph.nodes.items():
+        in_shape = _input_shape(graph, name)
+        nodes[name] = to_nir(node) if isinstance(node, Graph) else _node_to_nir(nir, node, in_shape)
+    metadata = {k: v for k, v in graph.metadata.items() if k not in SNNC_ONLY_METADATA}
+    return nir.NIRGraph(nodes=nodes, edges=list(graph.edges), metadata=metadata, type_check=True)
+
+
+def write_nir(graph: Graph, path: str | Path) -> None:
+    """Write the graph to ``path`` atomically: a failed write leaves no partial file."""
+    import nir
+
+    nir_graph = to_nir(graph)
+    with atomic_path(path) as tmp:
+        nir.write(tmp, nir_graph)
+
+
+def _input_shape(graph: Graph, name: str) -> tuple[int, ...] | None:
+    sources = graph.predecessors(name)
+    shapes = graph.shapes
+    return shapes.get(sources[0]) if sources else None
+
+
+def _node_to_nir(nir: Any, node: Node, in_shape: tuple[int, ...] | None) -> Any:
+    params = node.params()
+    meta = {"metadata": dict(node.metadata)}
+    if isinstance(node, n.Input):
+        return nir.Input(input_type={"input": np.array(node.shape)}, **meta)
+    if isinstance(node, n.Output):
+        return nir.Output(output_type={"output": np.array(node.shape)}, **meta)
+    if isinstance(node, n.Flatten):
+        return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=node.start_dim,
+                           end_dim=node.end_dim, **meta)
+    if isinstance(node, n._Conv):
+        padding = node.padding if isinstance(node.padding, str) else np.array(node.padding)
+        spatial = in_shape[1:] if in_shape else None
+        return getattr(nir, node.type_name)(
+            input_shape=spatial if node.spatial_dims == 2 or spatial is None else spatial[0],
+            weight=node.weight, stride=_ints(node.stride), padding=padding,
+            dilation=_ints(node.dilation), groups=node.groups, bias=node.bias, **meta)
+    if isinstance(node, n._Pool2d):
+        return getattr(nir, node.type_name)(**{k: np.array(v) for k, v in params.items()}, **meta)
+    return getattr(nir, node.type_name)(**params, **meta)
+
+
+def _ints(values: tuple[int, ...]) -> Any:
+    return values[0] if len(values) == 1 else np.array(values)
