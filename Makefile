@@ -1,0 +1,21 @@
+# The two commands of the README. Both create .venv (Python 3.10, all extras) if it is missing.
+#   make run   compile the bundled example and print its report
+#   make test  run the whole test suite
+VENV := .venv
+SNNC := $(VENV)/bin/snnc
+EXAMPLE := examples/digits
+
+.PHONY: run test bench venv
+
+run: venv
+	$(SNNC) inspect $(EXAMPLE)/digits.nir
+	$(SNNC) simulate $(EXAMPLE)/digits.nir -t reference -i $(EXAMPLE)/test_spikes.npz --dt 1e-3
+
+test: venv
+	$(VENV)/bin/python -m pytest
+
+bench: venv
+	$(VENV)/bin/python benchmarks/reference_vs_norse.py
+
+venv:
+	@./scripts/venv.sh

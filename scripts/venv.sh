@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create .venv with Python 3.10 and install snnc with every extra (lava, torch, onnx, spinnaker,
+# dev). Idempotent: does nothing when .venv is already installed from this pyproject.toml.
+# lava-nc 0.10.0 needs exactly Python 3.10; set PYTHON=/path/to/python3.10 to choose one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=.venv/.snnc-installed
+
+is_py310() { [ -n "$1" ] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; }
+
+find_python() {
+    local candidates=("${PYTHON:-}" python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10)
+    candidates+=("$HOME"/.pyenv/versions/3.10*/bin/python3.10)
+    for python in "${candidates[@]}"; do
+        if is_py310 "$python"; then echo "$python"; return; fi
+    done
+    if command -v uv >/dev/null && uv python install 3.10 >&2; then uv python find 3.10; return; fi
+    echo "scripts/venv.sh: no Python 3.10 found (lava-nc 0.10.0 needs 3.10); set PYTHON=..." >&2
+    exit 1
+}
+
+if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then exit 0; fi
+if ! is_py310 .venv/bin/python; then
+    rm -rf .venv
+    python=$(find_python)
+    echo "creating .venv with $python" >&2
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[all]'
+touch "$stamp"
