@@ -1,0 +1,181 @@
+"""The reference simulator reproduces Norse 1.1.0 spike for spike.
+
+Random Norse models are exported with Norse's own ``to_nir`` and imported. Norse 1.1.0 writes
+``tau = dt / tau_inv`` and drops ``v_reset``; exporting with dt=1 and restoring what it drops
+makes the file describe the model. Norse's LIFCell adds its input to the synaptic current as a
+jump; in NIR's CubaLIF that is ``w_in = tau_syn / dt``. LIFRecurrentCell, which ``to_nir`` does
+not export, is written by hand as CubaLIF with a recurrent Linear edge.
+
+Tolerance: spikes must be identical. Voltages of leaky integrators (LIBoxCell outputs) agree
+to 1e-6 relative: the reference computes dt/tau from tau = 1/tau_inv in float64, Norse computes
+dt * tau_inv in float32, which can differ in the last bit.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+norse = pytest.importorskip("norse.torch")
+nir = pytest.importorskip("nir")
+from norse.torch.functional.reset import reset_subtract  # noqa: E402
+
+from snnc.backends.reference import simulate  # noqa: E402
+from snnc.frontends.nir_import import from_nir  # noqa: E402
+from snnc.options import SimOptions  # noqa: E402
+
+
+def per_neuron(rng, n, **ranges):
+    """Per-neuron parameter tensors drawn uniformly from ``ranges``."""
+    return {k: torch.tensor(rng.uniform(lo, hi, n), dtype=torch.float32)
+            for k, (lo, hi) in ranges.items()}
+
+
+def lif_box(rng, n, dt):
+    p = per_neuron(rng, n, tau_mem_inv=(50, 300), v_leak=(-0.1, 0.1), v_th=(0.3, 1.0),
+                   v_reset=(-0.3, 0.0))
+    return norse.LIFBoxCell(norse.LIFBoxParameters(**p), dt=dt)
+
+
+def lif_cuba(rng, n, dt):
+    p = per_neuron(rng, n, tau_syn_inv=(100, 400), tau_mem_inv=(50, 200), v_leak=(-0.1, 0.1),
+                   v_th=(0.2, 0.6), v_reset=(-0.2, 0.0))
+    return norse.LIFCell(norse.LIFParameters(**p), dt=dt)
+
+
+def li_box(rng, n, dt):
+    p = per_neuron(rng, n, tau_mem_inv=(50, 300), v_leak=(-0.1, 0.1))
+    return norse.LIBoxCell(norse.LIBoxParameters(**p), dt=dt)
+
+
+def iaf(rng, n, dt):
+    p = per_neuron(rng, n, v_th=(0.5, 1.5), v_reset=(-0.3, 0.0))
+    return norse.IAFCell(norse.IAFParameters(**p), dt=dt)
+
+
+def linear(rng, n_in, n_out, gain, bias=True):
+    layer = torch.nn.Linear(n_in, n_out, bias=bias)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(rng.normal(0, gain / np.sqrt(n_in), (n_out, n_in))))
+    return layer
+
+
+def conv(rng, c_in, c_out, **kw):
+    layer = torch.nn.Conv2d(c_in, c_out, **kw)
+    with torch.no_grad():
+        layer.weight.mul_(4.0)
+    return layer
+
+
+# name -> (builder(rng, dt) -> (module, input shape), dt, reset option)
+MODELS = {
+    "linear-lifbox-default": (lambda r, dt: (norse.SequentialState(
+        linear(r, 10, 8, 6), norse.LIFBoxCell(dt=dt)), (10,)), 1e-3, "to_v_reset"),
+    "mlp-lifbox-per-neuron": (lambda r, dt: (norse.SequentialState(
+        linear(r, 12, 16, 8), lif_box(r, 16, dt), linear(r, 16, 6, 10, bias=False),
+        lif_box(r, 6, dt)), (12,)), 1e-3, "to_v_reset"),
+    "linear-lifcell-default": (lambda r, dt: (norse.SequentialState(
+        linear(r, 10, 8, 1.5), norse.LIFCell(dt=dt)), (10,)), 1e-3, "to_v_reset"),
+    "lifcell-then-libox": (lambda r, dt: (norse.SequentialState(
+        linear(r, 10, 12, 1.5), lif_cuba(r, 12, dt), linear(r, 12, 5, 4),
+        li_box(r, 5, dt)), (10,)), 5e-4, "to_v_reset"),
+    "linear-iaf": (lambda r, dt: (norse.SequentialState(
+        linear(r, 9, 7, 1.0), iaf(r, 7, dt)), (9,)), 1e-3, "to_v_reset"),
+    "conv-lifbox": (lambda r, dt: (norse.SequentialState(
+        conv(r, 2, 3, kernel_size=3, stride=2, padding=1), norse.LIFBoxCell(dt=dt)),
+        (2, 7, 7)), 1e-3, "to_v_reset"),
+    "conv-iaf-conv-lifcell": (lambda r, dt: (norse.SequentialState(
+        conv(r, 2, 4, kernel_size=3), norse.IAFCell(dt=dt), conv(r, 4, 2, kernel_size=2),
+        norse.LIFCell(dt=dt)), (2, 6, 6)), 1e-3, "to_v_reset"),
+    "lifbox-subtract-reset": (lambda r, dt: (norse.SequentialState(
+        linear(r, 10, 8, 8), norse.LIFBoxCell(norse.LIFBoxParameters(
+            reset_method=reset_subtract), dt=dt)), (10,)), 1e-3, "subtract"),
+    "deep-mixed": (lambda r, dt: (norse.SequentialState(
+        linear(r, 16, 20, 8), lif_box(r, 20, dt), linear(r, 20, 20, 1.5), lif_cuba(r, 20, dt),
+        linear(r, 20, 10, 1.5), lif_cuba(r, 10, dt), linear(r, 10, 4, 3), li_box(r, 4, dt)),
+        (16,)), 2e-3, "to_v_reset"),
+    "wide-lifbox-small-dt": (lambda r, dt: (norse.SequentialState(
+        linear(r, 32, 64, 30), lif_box(r, 64, dt)), (32,)), 1e-4, "to_v_reset"),
+}
+
+
+def export(module, input_shape, dt):
+    """Norse's to_nir with dt=1 (tau = 1/tau_inv), then restore what Norse 1.1.0 drops."""
+    graph = norse.to_nir(module, torch.zeros(input_shape), dt=1)
+    for name, node in graph.nodes.items():
+        if not name.isdigit():
+            continue
+        params = getattr(module[int(name)], "p", None)
+        if isinstance(node, (nir.LIF, nir.IF, nir.CubaLIF)):
+            node.v_reset = params.v_reset
+        if isinstance(node, nir.CubaLIF):
+            node.w_in = node.tau_syn / dt  # Norse adds input to the current as a jump
+    return from_nir(graph)
+
+
+def run_norse(step, x):
+    outputs, state = [], None
+    with torch.no_grad():
+        for frame in torch.from_numpy(x):
+            out, state = step(frame, state)
+            outputs.append(out.to_dense() if out.is_sparse else out)
+    return torch.stack(outputs).numpy()
+
+
+def inputs(rng, shape, steps=120, batch=3):
+    return (rng.random((steps, batch, *shape)) < 0.3).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_reference_equals_norse(name):
+    build, dt, reset = MODELS[name]
+    rng = np.random.default_rng(sorted(MODELS).index(name))
+    torch.manual_seed(0)
+    module, shape = build(rng, dt)
+    x = inputs(rng, shape)
+    expected = run_norse(module, x)
+    graph = export(module, shape, dt)
+    got = simulate(graph, x, SimOptions(dt=dt, reset=reset)).outputs["output"]
+    assert got.shape == expected.shape
+    if isinstance(module[-1], norse.LIBoxCell):  # voltage output
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    else:
+        assert 0 < expected.sum() < expected.size, "model must spike, but not everywhere"
+        np.testing.assert_array_equal(got, expected)
+
+
+def recurrent_pair(rng, n_in, n_hidden, dt, autapses):
+    # LIFRecurrentCell's initial state needs a scalar v_leak
+    p = norse.LIFParameters(v_leak=torch.tensor(0.05), **per_neuron(
+        rng, n_hidden, tau_syn_inv=(100, 300), tau_mem_inv=(50, 200), v_th=(0.2, 0.5),
+        v_reset=(-0.1, 0.0)))
+    cell = norse.LIFRecurrentCell(n_in, n_hidden, p=p, dt=dt, autapses=autapses)
+    with torch.no_grad():
+        cell.recurrent_weights.mul_(0.5)
+    hidden = dict(tau_syn=1 / p.tau_syn_inv, tau_mem=1 / p.tau_mem_inv,
+                  r=torch.ones(n_hidden), v_leak=p.v_leak.expand(n_hidden), v_threshold=p.v_th,
+                  v_reset=p.v_reset, w_in=(1 / p.tau_syn_inv) / dt)
+    w_rec = cell.recurrent_weights.detach()
+    if not autapses:
+        w_rec = w_rec * (1 - torch.eye(n_hidden))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([n_in])}),
+        "w_in": nir.Linear(weight=cell.input_weights.detach()),
+        "lif": nir.CubaLIF(**{k: v.detach().numpy() for k, v in hidden.items()}),
+        "w_rec": nir.Linear(weight=w_rec),
+        "output": nir.Output(output_type={"output": np.array([n_hidden])}),
+    }, edges=[("input", "w_in"), ("w_in", "lif"), ("lif", "w_rec"), ("w_rec", "lif"),
+              ("lif", "output")], type_check=False)
+    return cell, from_nir(graph)
+
+
+@pytest.mark.parametrize("autapses", [True, False])
+def test_recurrent_layer_equals_norse(autapses):
+    rng = np.random.default_rng(11 + autapses)
+    torch.manual_seed(1)
+    dt = 1e-3
+    cell, graph = recurrent_pair(rng, 6, 10, dt, autapses)
+    assert graph.recurrent_edges == {("w_rec", "lif")}
+    x = inputs(rng, (6,), steps=150)
+    expected = run_norse(cell, x)
+    got = simulate(graph, x, SimOptions(dt=dt)).outputs["output"]
+    assert 0 < expected.sum() < expected.size
+    np.testing.assert_array_equal(got, expected)
