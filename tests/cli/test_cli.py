@@ -1,0 +1,115 @@
+"""The command line: real runs, one-line errors with exit code 2, nothing half-written."""
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from snnc.cli import main
+
+PYTHON = sys.executable
+
+
+def run(*args):
+    """snnc in a fresh process, as a user runs it."""
+    return subprocess.run([PYTHON, "-m", "snnc.cli", *map(str, args)], capture_output=True,
+                          text=True)
+
+
+@pytest.fixture
+def lif_input(tmp_path, data_dir):
+    trace = np.loadtxt(data_dir / "lif_norse.csv", delimiter=",")
+    path = tmp_path / "in.npz"
+    np.savez(path, spikes=trace[:, :1].astype(np.float32))  # unbatched (steps, 1)
+    return path
+
+
+def test_help_imports_no_heavy_dependency():
+    code = ("import sys; from snnc.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "heavy = {'torch', 'lava', 'onnx', 'norse', 'h5py', 'nir'} & set(sys.modules)\n"
+            "assert not heavy, heavy")
+    result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_inspect_is_deterministic(data_dir, capsys):
+    assert main(["inspect", str(data_dir / "braille_noDelay_bias_zero.nir")]) == 0
+    first = capsys.readouterr().out
+    main(["inspect", str(data_dir / "braille_noDelay_bias_zero.nir")])
+    assert capsys.readouterr().out == first
+    assert "45 neurons" in first and "lif1.w_rec -> lif1.lif  (recurrent: previous step)" in first
+
+
+def test_simulate_writes_outputs_and_states(data_dir, lif_input, tmp_path, capsys):
+    out = tmp_path / "out.npz"
+    assert main(["simulate", str(data_dir / "lif_norse.nir"), "-t", "reference", "-i",
+                 str(lif_input), "--steps", "1000", "-o", str(out), "--record", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "1000 steps x batch 1" in printed and "wrote" in printed
+    with np.load(out) as result:
+        assert np.flatnonzero(result["output"][:, 0, 0]).tolist() == [460, 510, 710, 760]
+        assert result["1.v"].shape == (1000, 1, 1) and float(result["dt"]) == 1e-4
+
+
+def test_targets_lists_reference(capsys):
+    assert main(["targets"]) == 0
+    assert capsys.readouterr().out.startswith("reference")
+
+
+def corrupt_copy(src, dst, edit):
+    with h5py.File(src) as a, h5py.File(dst, "w") as b:
+        for key in a:
+            a.copy(key, b)
+        edit(b)
+    return dst
+
+
+def bad_inputs(tmp_path, data_dir):
+    model = data_dir / "lif_norse.nir"
+    text = tmp_path / "text.nir"
+    text.write_text("not hdf5")
+    unknown = corrupt_copy(model, tmp_path / "unknown.nir", lambda f: (
+        f.__delitem__("node/nodes/1/type"), f.__setitem__("node/nodes/1/type", b"Izhikevich")))
+    nan = corrupt_copy(model, tmp_path / "nan.nir",
+                       lambda f: f["node/nodes/1/v_threshold"].__setitem__(0, np.inf))
+    shapes = corrupt_copy(model, tmp_path / "shapes.nir", lambda f: (
+        f.__delitem__("node/nodes/0/weight"), f.__setitem__("node/nodes/0/weight", np.ones((2, 1)))))
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, spikes=np.zeros((10, 3)))
+    return {
+        "missing model": (["inspect", tmp_path / "nope.nir"], "nope.nir: no such file"),
+        "not hdf5": (["inspect", text], "text.nir: not a NIR file"),
+        "unknown node": (["inspect", unknown], "unknown.nir: node '1': unknown node type"),
+        "non-finite": (["inspect", nan], "nan.nir: node '1' (LIF): parameter 'v_threshold'"),
+        "shapes": (["inspect", shapes], "shapes.nir: node '0' (Affine): bias shape"),
+        "input shape": (["simulate", model, "-i", wrong], "wrong.npz: input 'input' has shape"),
+        "missing input": (["simulate", model, "-i", tmp_path / "none.npz"], "none.npz: no such"),
+        "bad dt": (["simulate", model, "-i", wrong, "--dt", "-1"], "dt must be a positive"),
+        "bad target": (["simulate", model, "-t", "truenorth", "-i", wrong], "unknown target"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing model", "not hdf5", "unknown node", "non-finite",
+                                  "shapes", "input shape", "missing input", "bad dt",
+                                  "bad target"])
+def test_bad_input_gets_one_line_and_exit_2(case, tmp_path, data_dir):
+    args, message = bad_inputs(tmp_path, data_dir)[case]
+    result = run(*args, "-o", tmp_path / "out.npz") if args[0] == "simulate" else run(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr, result.stderr
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("--debug", "inspect", tmp_path / "nope.nir")
+    assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_steps_beyond_input_is_refused(data_dir, lif_input, tmp_path):
+    result = run("simulate", data_dir / "lif_norse.nir", "-i", lif_input, "--steps", "5000",
+                 "-o", tmp_path / "o.npz")
+    assert result.returncode == 2 and "--steps 5000 is outside 1..1000" in result.stderr
+    assert not (tmp_path / "o.npz").exists()
