@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("model", help="a .nir file")
     simulate.add_argument("-t", "--target", default="reference", help="target (see `snnc targets`)")
     simulate.add_argument("-i", "--input", required=True, type=Path,
-                          help=".npz with 'spikes' shaped (steps, [batch,] *input_shape)")
+                          help=".npz with 'spikes' shaped (steps, [batch,] *input_shape), "
+                               "or a NIR data file")
     simulate.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
     simulate.add_argument("-o", "--output", type=Path, help="write outputs and states to this .npz")
     simulate.add_argument("--record", nargs="+", default=[], metavar="NODE",
@@ -81,7 +82,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     options = options_from(args)
     target = get_target(args.target)
     graph = load_model(args.model)
-    inputs = load_spikes(args.input, graph, args.steps)
+    inputs = load_spikes(args.input, graph, options.dt, args.steps)
     unknown = sorted(set(args.record) - set(dict(graph.walk())))
     if unknown:
         raise SnncError(f"--record: no node named {', '.join(unknown)} in {args.model}")

@@ -113,3 +113,27 @@ def test_steps_beyond_input_is_refused(data_dir, lif_input, tmp_path):
                  "-o", tmp_path / "o.npz")
     assert result.returncode == 2 and "--steps 5000 is outside 1..1000" in result.stderr
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_simulate_accepts_nir_data_files(data_dir, tmp_path, capsys):
+    import nir
+
+    trace = np.loadtxt(data_dir / "lif_norse.csv", delimiter=",")
+    gridded = nir.TimeGriddedData(trace[None, :, :1] > 0, dt=1e-4)  # (samples, steps, neurons)
+    events = gridded.to_event(n_events=64)
+    for observable in (gridded, events):
+        path = tmp_path / "in.h5"
+        nir.write_data(path, nir.NIRGraphData(nodes={
+            "input": nir.NIRNodeData(observables={"spikes": observable})}))
+        out = tmp_path / "out.npz"
+        assert main(["simulate", str(data_dir / "lif_norse.nir"), "-i", str(path), "-o",
+                     str(out)]) == 0
+        with np.load(out) as result:
+            assert np.flatnonzero(result["output"][:, 0, 0]).tolist() == [460, 510, 710, 760]
+    assert main(["simulate", str(data_dir / "lif_norse.nir"), "-i", str(path), "--dt", "1e-3"]) == 0
+    gridded_path = tmp_path / "grid.h5"
+    nir.write_data(gridded_path, nir.NIRGraphData(nodes={
+        "input": nir.NIRNodeData(observables={"spikes": gridded})}))
+    assert main(["simulate", str(data_dir / "lif_norse.nir"), "-i", str(gridded_path),
+                 "--dt", "1e-3"]) == 2
+    assert "gridded at dt 0.0001 s" in capsys.readouterr().err
