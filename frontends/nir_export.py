@@ -44,8 +44,12 @@ def write_nir(graph: Graph, path: str | Path) -> None:
 
 def _input_shape(graph: Graph, name: str) -> tuple[int, ...] | None:
     sources = graph.predecessors(name)
-    shapes = graph.shapes
-    return shapes.get(sources[0]) if sources else None
+    if not sources:
+        return None
+    source = graph.nodes.get(sources[0])
+    if isinstance(source, Graph):  # a nested graph's output is its Output node's
+        return source.nodes[source.outputs[0]].shape
+    return graph.shapes.get(sources[0])
 
 
 def _node_to_nir(nir: Any, node: Node, in_shape: tuple[int, ...] | None) -> Any:
