@@ -10,6 +10,7 @@ EXAMPLE := examples/digits
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
 	$(SNNC) simulate $(EXAMPLE)/digits.nir -t reference -i $(EXAMPLE)/test_spikes.npz --dt 1e-3
+	$(VENV)/bin/python $(EXAMPLE)/evaluate.py
 
 test: venv
 	$(VENV)/bin/python -m pytest
