@@ -39,8 +39,11 @@ class Matrix(Kernel):
         self.bias = None if bias is None or not bias.any() else self.cast(bias)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        y = x @ self.weight_t
-        return y if self.bias is None else y + self.bias
+        # one 2-D product: numpy runs a 3-D (steps, batch, in) matmul as many small ones
+        y = x.reshape(-1, x.shape[-1]) @ self.weight_t
+        if self.bias is not None:
+            y += self.bias
+        return y.reshape(*x.shape[:-1], y.shape[-1])
 
 
 class Elementwise(Kernel):

@@ -5,7 +5,9 @@ the state (r * x + v_leak, ...); it is elementwise, so the simulator computes it
 input sequence at once. ``step(d)`` advances the state by one step from one step's drive.
 
 The arithmetic follows Norse 1.1.0 operation by operation (same grouping, same float32 type),
-so a Norse model imported through NIR gives Norse's spikes exactly:
+so a Norse model imported through NIR gives Norse's spikes exactly whenever the synaptic
+input is the same; matrix products sum in a BLAS-dependent order, so large layers can differ
+from torch in the last bit and, rarely, flip a spike that sits exactly on threshold:
   LIF      (LIFBoxCell): v += g * ((v_leak + r x) - v); z = [v > v_th]; reset
   LI       (LIBoxCell):  v += g * ((v_leak - v) + r x)
   CubaLIF  (LIFCell):    i += g_in x; v += g * ((v_leak - v) + r i); i += d_syn * i; z; reset
@@ -48,11 +50,12 @@ class Neuron:
         """Spikes z = [v > v_th] (strict, as NIR); returns z and stores the reset membrane."""
         z = v > self.v_threshold
         if self.reset_mode == "to_v_reset":
-            self.v = np.where(z, self.v_reset, v)
+            np.copyto(v, self.v_reset, where=z)
         elif self.reset_mode == "zero":
-            self.v = np.where(z, self.dtype.type(0), v)
+            np.copyto(v, 0, where=z)
         else:  # subtract
-            self.v = np.where(z, v - self.v_threshold, v)
+            np.subtract(v, self.v_threshold, out=v, where=z)
+        self.v = v  # v is a fresh array from step(), so resetting it in place is safe
         return z.astype(self.dtype)
 
     def zeros(self, batch: int) -> np.ndarray:
@@ -65,15 +68,22 @@ class LIF(Neuron):
         self.g, self.r, self.v_leak = (self.cast(a) for a in (gain(node.tau, options), node.r,
                                                                 node.v_leak))
         self.v_threshold, self.v_reset = self.cast(node.v_threshold), self.cast(node.v_reset)
+        self.unit_r = bool(np.all(self.r == 1))
 
     def init(self, batch: int) -> None:
         self.v = self.zeros(batch) + self.v_leak
 
     def drive(self, x: np.ndarray) -> np.ndarray:
-        return self.v_leak + self.r * x
+        d = x + self.v_leak if self.unit_r else self.r * x  # r = 1 is exact: skip a pass
+        if not self.unit_r:
+            d += self.v_leak
+        return d
 
     def step(self, d: np.ndarray) -> np.ndarray:
-        return self.fire(self.v + self.g * (d - self.v))
+        v = d - self.v  # v + g * (d - v), in place; IEEE + and * commute exactly
+        v *= self.g
+        v += self.v
+        return self.fire(v)
 
 
 class LI(LIF):
