@@ -26,6 +26,12 @@ if ! is_py310 .venv/bin/python; then
     echo "creating .venv with $python" >&2
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[all]'
+echo "installing snnc with all extras into .venv (first time: a few minutes, ~6 GB)" >&2
+log=.venv/install.log
+if ! { .venv/bin/python -m pip install --upgrade pip &&
+       .venv/bin/python -m pip install -e '.[all]'; } > "$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "scripts/venv.sh: installation failed; full log in $log" >&2
+    exit 1
+fi
 touch "$stamp"
