@@ -2,11 +2,11 @@
 import subprocess
 import sys
 
-import h5py
 import numpy as np
 import pytest
 
 from snnc.cli import main
+from tests.conftest import copy_hdf5
 
 PYTHON = sys.executable
 
@@ -58,23 +58,15 @@ def test_targets_lists_reference(capsys):
     assert capsys.readouterr().out.startswith("reference")
 
 
-def corrupt_copy(src, dst, edit):
-    with h5py.File(src) as a, h5py.File(dst, "w") as b:
-        for key in a:
-            a.copy(key, b)
-        edit(b)
-    return dst
-
-
 def bad_inputs(tmp_path, data_dir):
     model = data_dir / "lif_norse.nir"
     text = tmp_path / "text.nir"
     text.write_text("not hdf5")
-    unknown = corrupt_copy(model, tmp_path / "unknown.nir", lambda f: (
+    unknown = copy_hdf5(model, tmp_path / "unknown.nir", lambda f: (
         f.__delitem__("node/nodes/1/type"), f.__setitem__("node/nodes/1/type", b"Izhikevich")))
-    nan = corrupt_copy(model, tmp_path / "nan.nir",
+    nan = copy_hdf5(model, tmp_path / "nan.nir",
                        lambda f: f["node/nodes/1/v_threshold"].__setitem__(0, np.inf))
-    shapes = corrupt_copy(model, tmp_path / "shapes.nir", lambda f: (
+    shapes = copy_hdf5(model, tmp_path / "shapes.nir", lambda f: (
         f.__delitem__("node/nodes/0/weight"), f.__setitem__("node/nodes/0/weight", np.ones((2, 1)))))
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, spikes=np.zeros((10, 3)))

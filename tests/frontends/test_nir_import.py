@@ -9,6 +9,7 @@ from snnc.errors import GraphError, ModelFileError
 from snnc.frontends import load_model
 from snnc.frontends.nir_import import from_nir
 from snnc.ir import CubaLIF, Graph
+from tests.conftest import copy_hdf5
 
 PAPER_FILES = ["lif_norse", "lif_rockpool", "two_lif_neurons", "cnn_sinabs",
                "braille_noDelay_bias_zero", "braille_noDelay_noBias_subtract",
@@ -44,22 +45,13 @@ def test_subgraph_files_load_as_the_flat_files(data_dir):
     assert inner.nodes["lin"].same_as(flat.nodes["lif1.w_rec"])
 
 
-def copy_with(src, dst, edit):
-    """Copy an HDF5 NIR file and apply ``edit(file)`` to the copy."""
-    with h5py.File(src) as a, h5py.File(dst, "w") as b:
-        for key in a:
-            a.copy(key, b)
-        edit(b)
-    return dst
-
-
 def test_dangling_edge_without_unique_repair_is_named(data_dir, tmp_path):
     def break_edges(f):
         group = f["node/nodes/lif1"]
         del group["edges"]
         group["edges"] = np.array([[b"input", b"lif"], [b"lif", b"ghost"], [b"ghost", b"lif"],
                                    [b"lif", b"output"]], dtype=object)
-    path = copy_with(data_dir / "braille_noDelay_bias_zero_subgraph.nir", tmp_path / "b.nir",
+    path = copy_hdf5(data_dir / "braille_noDelay_bias_zero_subgraph.nir", tmp_path / "b.nir",
                      break_edges)
     with pytest.raises(GraphError, match=r"b\.nir: in nested graph 'lif1': edge .* references "
                                          r"node 'ghost', which does not exist"):
@@ -70,7 +62,7 @@ def test_unknown_node_type_is_named(data_dir, tmp_path):
     def rename_type(f):
         del f["node/nodes/1/type"]
         f["node/nodes/1/type"] = b"Izhikevich"
-    path = copy_with(data_dir / "lif_norse.nir", tmp_path / "u.nir", rename_type)
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "u.nir", rename_type)
     with pytest.raises(GraphError, match=r"u\.nir: node '1': unknown node type 'Izhikevich'"):
         load_model(path)
 
@@ -78,13 +70,13 @@ def test_unknown_node_type_is_named(data_dir, tmp_path):
 def test_nan_parameter_is_named(data_dir, tmp_path):
     def poison(f):
         f["node/nodes/1/tau"][0] = np.nan
-    path = copy_with(data_dir / "lif_norse.nir", tmp_path / "nan.nir", poison)
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "nan.nir", poison)
     with pytest.raises(GraphError, match=r"nan\.nir: node '1' \(LIF\): parameter 'tau' holds NaN"):
         load_model(path)
 
 
 def test_missing_parameter_is_named(data_dir, tmp_path):
-    path = copy_with(data_dir / "lif_norse.nir", tmp_path / "m.nir",
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "m.nir",
                      lambda f: f.__delitem__("node/nodes/1/tau"))
     with pytest.raises(GraphError, match=r"node '1' \(LIF\): missing parameter 'tau'"):
         load_model(path)
