@@ -89,6 +89,9 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
                  for name in flat.nodes}
     kernels = {name: make_kernel(node, options, in_shapes[name])
                for name, node in flat.nodes.items() if not isinstance(node, n.Input)}
+    unknown = sorted(set(record) - set(flat.nodes))
+    if unknown:
+        raise InputError(f"cannot record {', '.join(unknown)}: no such node")
     states = {name: {} for name in record}
     for block in blocks(flat):
         if len(block) == 1 and block[0] in sequences:

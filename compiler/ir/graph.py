@@ -47,10 +47,19 @@ class Graph(n.Node):
         return [name for name, node in self.nodes.items() if isinstance(node, n.Output)]
 
     def predecessors(self, name: str) -> list[str]:
-        return [src for src, dst in self.edges if dst == name]
+        return self._adjacency[0].get(name, [])
 
     def successors(self, name: str) -> list[str]:
-        return [dst for src, dst in self.edges if src == name]
+        return self._adjacency[1].get(name, [])
+
+    @cached_property
+    def _adjacency(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        incoming: dict[str, list[str]] = {}
+        outgoing: dict[str, list[str]] = {}
+        for src, dst in self.edges:
+            incoming.setdefault(dst, []).append(src)
+            outgoing.setdefault(src, []).append(dst)
+        return incoming, outgoing
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, n.Node]]:
         """All (dotted name, node) pairs, nested graphs included."""

@@ -90,23 +90,21 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Input(Node):
-    """Graph input port: y[t] = the user's input at step t."""
-
+class _Port(Node):
     shape: Shape
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", as_ints(self.shape, len(np.ravel(self.shape)), "shape"))
+        object.__setattr__(self, "shape", as_ints(self.shape, np.size(self.shape), "shape"))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Output(Node):
+class Input(_Port):
+    """Graph input port: y[t] = the user's input at step t."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Output(_Port):
     """Graph output port: records its input."""
-
-    shape: Shape
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", as_ints(self.shape, len(np.ravel(self.shape)), "shape"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -129,3 +129,8 @@ def test_simulate_accepts_nir_data_files(data_dir, tmp_path, capsys):
     assert main(["simulate", str(data_dir / "lif_norse.nir"), "-i", str(gridded_path),
                  "--dt", "1e-3"]) == 2
     assert "gridded at dt 0.0001 s" in capsys.readouterr().err
+
+
+def test_record_of_unknown_node_is_refused(data_dir, lif_input):
+    result = run("simulate", data_dir / "lif_norse.nir", "-i", lif_input, "--record", "lif9")
+    assert result.returncode == 2 and "cannot record lif9: no such node" in result.stderr
