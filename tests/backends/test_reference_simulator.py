@@ -69,6 +69,7 @@ TORCH_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
 @pytest.mark.parametrize("index", range(len(TORCH_CASES)))
 def test_stateless_maps_match_torch(index):
     torch = pytest.importorskip("torch")
