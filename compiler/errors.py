@@ -24,6 +24,10 @@ class OptionError(SnncError, ValueError):
     """A compile or simulation option has an invalid value."""
 
 
+class UnsupportedLayerError(SnncError):
+    """A frontend met a layer or op it cannot convert; the message names it and the supported."""
+
+
 class UnsupportedNodeError(SnncError):
     """A target cannot run a node type."""
 

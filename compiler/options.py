@@ -12,7 +12,8 @@ import numpy as np
 from .errors import OptionError
 
 INTEGRATORS = ("euler", "exp")
-RESETS = ("to_v_reset", "zero", "subtract")
+# immediate resets, then the delayed ones of snnTorch (reset_delay=True) and no reset at all
+RESETS = ("to_v_reset", "zero", "subtract", "subtract_next", "zero_next", "none")
 DTYPES = ("float32", "float64")
 
 
@@ -23,7 +24,11 @@ class SimOptions:
     integrator: ``euler``: v += dt/tau * (...); ``exp``: the closed form for input held over
         the step, v += (1 - exp(-dt/tau)) * (...).
     reset: after a spike, ``to_v_reset`` sets v = v_reset (NIR, Norse), ``zero`` sets v = 0,
-        ``subtract`` sets v -= v_threshold.
+        ``subtract`` sets v -= v_threshold, all in the same step. ``subtract_next`` subtracts
+        v_threshold from the next step's membrane after its update (snnTorch's default
+        reset_delay); ``zero_next`` sets the next step's updated membrane to 0 (snnTorch's
+        Synaptic / RLeaky / RSynaptic zero reset); ``none`` never resets. A neuron node's own
+        ``reset`` field, set by the frontends, overrides this option.
     dtype: the arithmetic of the simulation (float32 as Norse and snnTorch).
     """
 

@@ -15,6 +15,7 @@ from snnc.ir import Graph, Node
 from snnc.ir import nodes as n
 
 SNNC_ONLY_METADATA = ("repairs",)  # facts about the import, not about the model
+RESET_KEY = "snnc.reset"  # a neuron's own reset policy, which NIR cannot express
 
 
 def to_nir(graph: Graph) -> Any:
@@ -55,6 +56,9 @@ def _input_shape(graph: Graph, name: str) -> tuple[int, ...] | None:
 def _node_to_nir(nir: Any, node: Node, in_shape: tuple[int, ...] | None) -> Any:
     params = node.params()
     meta = {"metadata": dict(node.metadata)}
+    reset = params.pop("reset", None)
+    if reset is not None:  # NIR has no reset policy: keep snnc's in the metadata
+        meta["metadata"][RESET_KEY] = reset
     if isinstance(node, n.Input):
         return nir.Input(input_type={"input": np.array(node.shape)}, **meta)
     if isinstance(node, n.Output):

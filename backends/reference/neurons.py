@@ -37,7 +37,7 @@ class Neuron:
 
     def __init__(self, node: n.Neuron, options: SimOptions):
         self.dtype = np.dtype(options.dtype)
-        self.reset_mode = options.reset
+        self.reset_mode = getattr(node, "reset", None) or options.reset
         self.shape = node.shape
 
     def cast(self, value: np.ndarray) -> np.ndarray:
@@ -47,18 +47,30 @@ class Neuron:
         return {name: getattr(self, name) for name in self.state_names}
 
     def fire(self, v: np.ndarray) -> np.ndarray:
-        """Spikes z = [v > v_th] (strict, as NIR); returns z and stores the reset membrane."""
+        """Spikes z = [v > v_th] (strict, as NIR); returns z and stores the reset membrane.
+
+        v is a fresh array from step(), so resetting it in place is safe.
+        """
+        mode = self.reset_mode
+        if self.pending is not None:  # the delayed reset of the previous step's spikes
+            if mode == "subtract_next":
+                np.subtract(v, self.v_threshold, out=v, where=self.pending)
+            else:  # zero_next
+                np.copyto(v, 0, where=self.pending)
         z = v > self.v_threshold
-        if self.reset_mode == "to_v_reset":
+        if mode == "to_v_reset":
             np.copyto(v, self.v_reset, where=z)
-        elif self.reset_mode == "zero":
+        elif mode == "zero":
             np.copyto(v, 0, where=z)
-        else:  # subtract
+        elif mode == "subtract":
             np.subtract(v, self.v_threshold, out=v, where=z)
-        self.v = v  # v is a fresh array from step(), so resetting it in place is safe
+        elif mode in ("subtract_next", "zero_next"):
+            self.pending = z
+        self.v = v
         return z.astype(self.dtype)
 
     def zeros(self, batch: int) -> np.ndarray:
+        self.pending = None  # called by every init(): a new run starts with no delayed reset
         return np.zeros((batch, *self.shape), dtype=self.dtype)
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Mapping, Union
 import numpy as np
 
 from ..errors import GraphError
+from ..options import RESETS
 
 Shape = tuple[int, ...]
 Padding = Union[tuple[int, ...], str]  # ints per spatial dim, or "same" / "valid"
@@ -265,12 +266,20 @@ class Threshold(Node):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Neuron(Node):
-    """Base of the stateful neuron populations."""
+    """Base of the stateful neuron populations.
+
+    Spiking populations carry ``reset``: None follows the simulation's reset option; a value
+    from ``snnc.options.RESETS`` fixes this population's reset (frontends set it from the
+    framework's layer, e.g. snnTorch's reset_mechanism). NIR has no such field: the export
+    keeps it in the node's metadata as ``snnc.reset``.
+    """
 
     spiking: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if getattr(self, "reset", None) not in (None, *RESETS):
+            raise GraphError(f"reset must be one of {', '.join(RESETS)}; got {self.reset!r}")
         shapes = {getattr(self, name).shape for name in self.arrays}
         try:
             common = np.broadcast_shapes(*shapes)
@@ -302,6 +311,7 @@ class IF(Neuron):
     r: np.ndarray
     v_threshold: np.ndarray
     v_reset: np.ndarray = 0.0
+    reset: str | None = None
     arrays: ClassVar = ("r", "v_threshold", "v_reset")
     spiking: ClassVar[bool] = True
 
@@ -326,6 +336,7 @@ class LIF(Neuron):
     v_leak: np.ndarray
     v_threshold: np.ndarray
     v_reset: np.ndarray = 0.0
+    reset: str | None = None
     arrays: ClassVar = ("tau", "r", "v_leak", "v_threshold", "v_reset")
     spiking: ClassVar[bool] = True
 
@@ -354,6 +365,7 @@ class CubaLIF(Neuron):
     v_threshold: np.ndarray
     v_reset: np.ndarray = 0.0
     w_in: np.ndarray = 1.0
+    reset: str | None = None
     arrays: ClassVar = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
     spiking: ClassVar[bool] = True
 

@@ -23,7 +23,7 @@ def describe(node: n.Node) -> str:
     """One line of the node's parameters."""
     parts = []
     for name, value in node.params().items():
-        if name == "shape":
+        if name == "shape" or value is None:
             continue
         if isinstance(value, np.ndarray):
             is_matrix = name == "weight" or value.ndim > 1 and not isinstance(node, n.Neuron)

@@ -124,6 +124,9 @@ def test_li_euler_is_the_forward_euler_recursion():
     ("to_v_reset", [-0.1, 0.3, 0.7, -0.5, -0.1, 0.3, 0.7], [3]),
     ("zero", [-0.1, 0.3, 0.7, 0.0, 0.4, 0.8, 0.0], [3, 6]),
     ("subtract", [-0.1, 0.3, 0.7, 0.1, 0.5, 0.9, 0.3], [3, 6]),
+    ("subtract_next", [-0.1, 0.3, 0.7, 1.1, 0.5, 0.9, 1.3], [3, 6]),
+    ("zero_next", [-0.1, 0.3, 0.7, 1.1, 0.0, 0.4, 0.8], [3]),
+    ("none", [-0.1, 0.3, 0.7, 1.1, 1.5, 1.9, 2.3], [3, 4, 5, 6]),
 ])
 def test_reset_modes(reset, expected_v, spike_steps):
     """IF starts at v_reset (as Norse's IAFCell) and integrates 0.4 per step."""
@@ -132,6 +135,12 @@ def test_reset_modes(reset, expected_v, spike_steps):
                    record=["n0"])
     np.testing.assert_allclose(rec.states["n0.v"][:, 0, 0], expected_v, atol=1e-12)
     assert np.flatnonzero(rec.outputs["out"][:, 0, 0]).tolist() == spike_steps
+
+
+def test_node_reset_overrides_the_option():
+    graph = one_neuron(n.IF(r=[1.0], v_threshold=[1.0], v_reset=[-0.5], reset="zero_next"))
+    rec = simulate(graph, np.full((7, 1, 1), 0.4), SimOptions(reset="subtract"))
+    assert np.flatnonzero(rec.outputs["out"][:, 0, 0]).tolist() == [3]
 
 
 def test_delay_shifts_each_element():

@@ -31,6 +31,8 @@ CASES = {
     "LI": ((3,), n.LI(tau=P(3), r=P(3), v_leak=V(3))),
     "LIF": ((2, 3), n.LIF(tau=P(2, 3), r=P(2, 3), v_leak=V(2, 3), v_threshold=V(2, 3),
                           v_reset=V(2, 3))),
+    "LIF-own-reset": ((3,), n.LIF(tau=P(3), r=P(3), v_leak=V(3), v_threshold=V(3),
+                                  reset="subtract_next")),
     "CubaLI": ((3,), n.CubaLI(tau_syn=P(3), tau_mem=P(3), r=P(3), v_leak=V(3), w_in=P(3))),
     "CubaLIF": ((3,), n.CubaLIF(tau_syn=P(3), tau_mem=P(3), r=P(3), v_leak=V(3),
                                 v_threshold=V(3), v_reset=V(3), w_in=P(3))),
