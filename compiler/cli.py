@@ -23,11 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     inspect = commands.add_parser("inspect", help="graph summary: nodes, shapes, parameters")
-    inspect.add_argument("model", help="a .nir file")
+    add_model_arguments(inspect)
     inspect.set_defaults(run=cmd_inspect)
 
     simulate = commands.add_parser("simulate", help="run a model on an emulated target")
-    simulate.add_argument("model", help="a .nir file")
+    add_model_arguments(simulate)
     simulate.add_argument("-t", "--target", default="reference", help="target (see `snnc targets`)")
     simulate.add_argument("-i", "--input", required=True, type=Path,
                           help=".npz with 'spikes' shaped (steps, [batch,] *input_shape), "
@@ -44,12 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="a .nir or .onnx file, or file.py:factory returning a "
+                                      "Norse or snnTorch module and a sample input")
+    parser.add_argument("--calibration", type=Path, metavar="FILE.npz",
+                        help="inputs (N, *input_shape) for ONNX conversion's threshold balancing")
+
+
+def load(args: argparse.Namespace):
+    from snnc.frontends import load_model
+
+    from .inputs import load_calibration
+
+    calibration = load_calibration(args.calibration) if args.calibration else None
+    return load_model(args.model, calibration)
+
+
 def add_compile_options(parser: argparse.ArgumentParser) -> None:
     from .options import DTYPES, INTEGRATORS, RESETS, SimOptions
 
     default = SimOptions()
-    parser.add_argument("--dt", type=float, default=default.dt,
-                        help=f"timestep in seconds (default {default.dt:g})")
+    parser.add_argument("--dt", type=float,
+                        help=f"timestep in seconds (default: the model's own, else {default.dt:g})")
     parser.add_argument("--integrator", choices=INTEGRATORS, default=default.integrator,
                         help=f"neuron ODE integrator (default {default.integrator})")
     parser.add_argument("--reset", choices=RESETS, default=default.reset,
@@ -58,30 +74,29 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
                         help=f"arithmetic of float simulation (default {default.dtype})")
 
 
-def options_from(args: argparse.Namespace):
+def options_from(args: argparse.Namespace, graph):
+    """Options from the command line; dt falls back to the one the frontend recorded."""
     from .options import SimOptions
 
-    return SimOptions(dt=args.dt, integrator=args.integrator, reset=args.reset, dtype=args.dtype)
+    dt = args.dt if args.dt is not None else float(graph.metadata.get("dt", SimOptions.dt))
+    return SimOptions(dt=dt, integrator=args.integrator, reset=args.reset, dtype=args.dtype)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    from snnc.frontends import load_model
-
     from .ir.text import format_graph
 
-    print(format_graph(load_model(args.model), Path(args.model).name))
+    print(format_graph(load(args), Path(args.model).name))
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
     from snnc.backends import get_target
-    from snnc.frontends import load_model
 
     from .inputs import load_spikes
     from .results import save_recording, summarize
 
-    options = options_from(args)
     target = get_target(args.target)
-    graph = load_model(args.model)
+    graph = load(args)
+    options = options_from(args, graph)
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     start = time.perf_counter()
     recording = target.simulate(graph, inputs, options, record=args.record)

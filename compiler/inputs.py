@@ -102,3 +102,16 @@ def _fit(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
                              f"the steps the input holds")
         array = array[:steps]
     return array
+
+
+def load_calibration(path: str | Path) -> np.ndarray:
+    """Calibration inputs (N, *input_shape): the array ``inputs``, or the file's only array."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    arrays = _read_npz(path)
+    if "inputs" in arrays:
+        return arrays["inputs"]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    raise InputError(f"{path}: needs an array 'inputs' (found: {', '.join(arrays) or 'none'})")
