@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from .errors import SnncError
@@ -119,6 +120,9 @@ def cmd_targets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:  # frameworks warn about their own deprecations; not the user's concern
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         args.run(args)
     except SnncError as error:

@@ -108,6 +108,7 @@ def main() -> None:
     train(model, x_train, y_train)
     print(f"training: {time.perf_counter() - start:.1f} s")
 
+    torch.save(model.state_dict(), HERE / "norse_digits.pt")  # for model.py:trained
     path = HERE / "digits.nir"
     nir.write(path, to_nir(model))
     nir.read(path)  # nir's own reader, with its type checks, must accept the file

@@ -134,3 +134,20 @@ def test_simulate_accepts_nir_data_files(data_dir, tmp_path, capsys):
 def test_record_of_unknown_node_is_refused(data_dir, lif_input):
     result = run("simulate", data_dir / "lif_norse.nir", "-i", lif_input, "--record", "lif9")
     assert result.returncode == 2 and "cannot record lif9: no such node" in result.stderr
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def other():\n    pass\n", "no function 'factory'"),
+    ("def factory():\n    raise RuntimeError('boom')\n", "the factory failed: RuntimeError: boom"),
+    ("import torch\ndef factory():\n    return torch.nn.Linear(2, 2), torch.zeros(1, 2)\n",
+     "the module has no Norse or snnTorch layer"),
+    ("import torch, norse.torch as nt\ndef factory():\n"
+     "    return nt.SequentialState(torch.nn.Linear(2, 2), nt.LIFBoxCell()), torch.zeros(1, 3)\n",
+     "does not run on its sample input"),
+    ("import syntax error\n", "cannot import: SyntaxError"),
+])
+def test_bad_factories_get_one_line(tmp_path, source, message):
+    (tmp_path / "m.py").write_text(source)
+    result = run("inspect", f"{tmp_path / 'm.py'}:factory")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
