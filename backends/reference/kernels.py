@@ -40,7 +40,7 @@ class Matrix(Kernel):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         # one 2-D product: numpy runs a 3-D (steps, batch, in) matmul as many small ones
-        y = x.reshape(-1, x.shape[-1]) @ self.weight_t
+        y = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ self.weight_t
         if self.bias is not None:
             y += self.bias
         return y.reshape(*x.shape[:-1], y.shape[-1])
