@@ -8,6 +8,7 @@ from .manager import Pass, PassContext, PassRecord, PassResult, parse_pipeline, 
 
 # name -> "module:class"
 PASSES = {
+    "normalize": "snnc.passes.normalize:Normalize",
     "prune": "snnc.passes.prune:Prune",
     "prune-inactive": "snnc.passes.prune:PruneInactive",
 }
