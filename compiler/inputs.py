@@ -104,14 +104,15 @@ def _fit(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
     return array
 
 
-def load_calibration(path: str | Path) -> np.ndarray:
-    """Calibration inputs (N, *input_shape): the array ``inputs``, or the file's only array."""
+def load_calibration(path: str | Path) -> dict[str, np.ndarray]:
+    """Calibration arrays from an .npz: ``inputs`` (N, *input_shape) for ONNX conversion,
+    ``spikes`` (steps, batch, *input_shape) and ``labels`` (batch,) for data-driven passes."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     arrays = _read_npz(path)
-    if "inputs" in arrays:
-        return arrays["inputs"]
-    if len(arrays) == 1:
-        return next(iter(arrays.values()))
-    raise InputError(f"{path}: needs an array 'inputs' (found: {', '.join(arrays) or 'none'})")
+    known = {k: arrays[k] for k in ("inputs", "spikes", "labels") if k in arrays}
+    if not known:
+        raise InputError(f"{path}: needs 'inputs' or 'spikes' (found: "
+                         f"{', '.join(arrays) or 'none'})")
+    return known

@@ -5,5 +5,6 @@ from .simulator import Recording, blocks, simulate
 
 DESCRIPTION = "float simulation of the IR semantics (the oracle for every other target)"
 SUPPORTED = tuple(sorted(NODE_TYPES))  # every IR node type
+DEFAULT_PIPELINE = "normalize"  # the oracle runs anything; normalize only simplifies
 
-__all__ = ["DESCRIPTION", "SUPPORTED", "Recording", "blocks", "simulate"]
+__all__ = ["DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "Recording", "blocks", "simulate"]

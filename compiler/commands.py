@@ -1,0 +1,103 @@
+"""What each ``snnc`` command does; ``cli.py`` parses the arguments."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+from .ir import Graph
+from .options import SimOptions
+
+
+def load(args: argparse.Namespace) -> tuple[Graph, SimOptions, dict]:
+    """The model's graph, its base options, and the calibration arrays (possibly empty).
+
+    A compiled program brings the options it was compiled with; another model brings the dt
+    its frontend recorded. Options given on the command line override either.
+    """
+    from snnc.frontends import load_model
+
+    from .inputs import load_calibration
+    from .program import is_program, read_program
+
+    calibration = load_calibration(args.calibration) if args.calibration else {}
+    if is_program(args.model):
+        program = read_program(args.model)
+        base = program.options
+        graph = program.graph
+    else:
+        graph = load_model(args.model, calibration.get("inputs"))
+        base = SimOptions(dt=float(graph.metadata.get("dt", SimOptions.dt)))
+    given = {k: getattr(args, k) for k in ("dt", "integrator", "reset", "dtype")
+             if getattr(args, k, None) is not None}
+    return graph, dataclasses.replace(base, **given), calibration
+
+
+def inspect(args: argparse.Namespace) -> None:
+    from .ir.text import format_graph
+
+    graph, _, _ = load(args)
+    print(format_graph(graph, Path(args.model).name))
+
+
+def compile_(args: argparse.Namespace) -> None:
+    from snnc.backends import get_target
+
+    from .ir.text import format_graph
+    from .passes import PassContext, parse, run_pipeline
+    from .program import Program, pass_entry, write_program
+
+    target = get_target(args.target)
+    graph, options, calibration = load(args)
+    spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
+    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
+
+    def after_each(applied, result, record):
+        print(f"pass {applied.name}: " + ", ".join(f"{k}={_short(v)}"
+                                                   for k, v in record.report.items()))
+        if args.print_between_passes:
+            print(format_graph(result, f"after {applied.name}"))
+
+    compiled, records = run_pipeline(graph, parse(spec), ctx, after_each)
+    if args.time_passes:
+        for record in records:
+            print(f"  {record.seconds:9.4f} s  {record.applied.name}")
+        print(f"  {sum(r.seconds for r in records):9.4f} s  total")
+    write_program(Program(compiled, args.target, options, spec,
+                          tuple(pass_entry(r) for r in records), str(args.model)), args.output)
+    print(f"wrote {args.output}/ (target {args.target}, pipeline '{spec}')")
+
+
+def simulate(args: argparse.Namespace) -> None:
+    from snnc.backends import get_target
+
+    from .inputs import load_spikes
+    from .results import save_recording, summarize
+
+    target = get_target(args.target)
+    graph, options, _ = load(args)
+    inputs = load_spikes(args.input, graph, options.dt, args.steps)
+    start = time.perf_counter()
+    recording = target.simulate(graph, inputs, options, record=args.record)
+    elapsed = time.perf_counter() - start
+    print(summarize(graph, recording, options, f"{Path(args.model).name} on {args.target}", elapsed))
+    if args.output:
+        save_recording(recording, options, args.output)
+        print(f"wrote {args.output}")
+
+
+def targets(args: argparse.Namespace) -> None:
+    from snnc.backends import TARGETS, get_target
+
+    for name in TARGETS:
+        target = get_target(name)
+        print(f"{name:<12} {target.DESCRIPTION}")
+        print(f"{'':<12} nodes: {', '.join(target.SUPPORTED)}")
+        print(f"{'':<12} default pipeline: {target.DEFAULT_PIPELINE or '(none)'}")
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
