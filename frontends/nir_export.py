@@ -15,7 +15,8 @@ from snnc.ir import Graph, Node
 from snnc.ir import nodes as n
 
 SNNC_ONLY_METADATA = ("repairs",)  # facts about the import, not about the model
-RESET_KEY = "snnc.reset"  # a neuron's own reset policy, which NIR cannot express
+# IR fields that NIR lacks: a neuron's own reset policy, per-synapse delays
+SNNC_FIELDS = {n.IF: ("reset",), n.LIF: ("reset",), n.CubaLIF: ("reset",), n._Matrix: ("delay",)}
 
 
 def to_nir(graph: Graph) -> Any:
@@ -56,9 +57,11 @@ def _input_shape(graph: Graph, name: str) -> tuple[int, ...] | None:
 def _node_to_nir(nir: Any, node: Node, in_shape: tuple[int, ...] | None) -> Any:
     params = node.params()
     meta = {"metadata": dict(node.metadata)}
-    reset = params.pop("reset", None)
-    if reset is not None:  # NIR has no reset policy: keep snnc's in the metadata
-        meta["metadata"][RESET_KEY] = reset
+    extra = [f for cls, fields in SNNC_FIELDS.items() if isinstance(node, cls) for f in fields]
+    for field in extra:  # NIR cannot express these: keep them in the node's metadata
+        value = params.pop(field)
+        if value is not None:
+            meta["metadata"][f"snnc.{field}"] = value
     if isinstance(node, n.Input):
         return nir.Input(input_type={"input": np.array(node.shape)}, **meta)
     if isinstance(node, n.Output):

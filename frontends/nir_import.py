@@ -122,8 +122,8 @@ def _node_from_dict(name: str, raw: dict[str, Any]) -> Node:
         elif field.name in DEFAULTS or field.name == "bias":
             kwargs[field.name] = _default(field.name, raw)
     kwargs["metadata"] = {k: _decode(v) for k, v in dict(raw.get("metadata", {})).items()}
-    if "snnc.reset" in kwargs["metadata"]:  # written by snnc's export: see nir_export
-        kwargs["reset"] = kwargs["metadata"].pop("snnc.reset")
+    for key in [k for k in kwargs["metadata"] if k.startswith("snnc.")]:  # see nir_export
+        kwargs[key[len("snnc."):]] = kwargs["metadata"].pop(key)
     try:
         return cls(**kwargs)
     except TypeError as error:  # a required field is missing

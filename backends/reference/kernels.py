@@ -46,6 +46,46 @@ class Matrix(Kernel):
         return y.reshape(*x.shape[:-1], y.shape[-1])
 
 
+class DelayedMatrix(Matrix):
+    """Per-synapse delays: y_i[t] = sum_j W_ij x_j[t - k_ij] + b_i, k = round(delay / dt) steps,
+    as one matrix per distinct delay. Stateful: a step needs the last max(k) inputs."""
+
+    def __init__(self, node: n.Affine | n.Linear, options: SimOptions, in_shape):
+        super().__init__(node, options, in_shape)
+        steps = np.rint(node.delay / options.dt).astype(np.int64)
+        self.taps = [(int(k), np.ascontiguousarray(self.cast(np.where(steps == k, node.weight, 0)).T))
+                     for k in np.unique(steps)]
+
+    def sequence(self, x: np.ndarray) -> np.ndarray:
+        """The whole (steps, batch, in) sequence: each tap is one product, shifted in time."""
+        flat = x.reshape(len(x), -1, x.shape[-1])
+        y = np.zeros((*flat.shape[:2], self.weight_t.shape[1]), dtype=self.dtype)
+        for k, weight_t in self.taps:
+            if k < len(x):
+                shifted = flat[:len(x) - k]
+                y[k:] += (shifted.reshape(-1, x.shape[-1]) @ weight_t).reshape(*shifted.shape[:2], -1)
+        if self.bias is not None:
+            y += self.bias
+        return y.reshape(*x.shape[:-1], y.shape[-1])
+
+    def init(self, batch: int) -> None:
+        self.history = np.zeros((self.taps[-1][0] + 1, batch, self.weight_t.shape[0]), self.dtype)
+        self.t = 0
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def drive(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        slots = len(self.history)
+        self.history[self.t % slots] = x
+        y = sum(self.history[(self.t - k) % slots] @ weight_t for k, weight_t in self.taps)
+        self.t += 1
+        return y if self.bias is None else y + self.bias
+
+
 class Elementwise(Kernel):
     """Scale (y = s x) and Threshold (y = [x > theta])."""
 

@@ -17,7 +17,7 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
 
-from .kernels import STATELESS
+from .kernels import STATELESS, DelayedMatrix
 from .neurons import STATEFUL
 
 
@@ -33,6 +33,8 @@ class Recording:
 
 
 def make_kernel(node: n.Node, options: SimOptions, in_shape: tuple[int, ...]):
+    if isinstance(node, (n.Affine, n.Linear)) and node.delay is not None and node.delay.any():
+        return DelayedMatrix(node, options, in_shape)
     if type(node) in STATEFUL:
         return STATEFUL[type(node)](node, options)
     return STATELESS[type(node)](node, options, in_shape)
@@ -152,6 +154,8 @@ def _summed_input(graph: Graph, name: str, sequences, shape, options) -> np.ndar
 def _run_sequence(kernel, x: np.ndarray, trace: dict | None) -> np.ndarray:
     if not hasattr(kernel, "step"):
         return kernel.apply(x)
+    if hasattr(kernel, "sequence"):  # a stateful kernel with a whole-sequence form
+        return kernel.sequence(x)
     drive = kernel.drive(x)
     first = kernel.step(drive[0])
     out = np.empty((len(x), *first.shape), dtype=first.dtype)

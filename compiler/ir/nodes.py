@@ -113,35 +113,46 @@ class Output(_Port):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Affine(Node):
-    """y = W x + b, with W shaped (out, in) as in PyTorch."""
+class _Matrix(Node):
+    """A dense synapse matrix W shaped (out, in), as in PyTorch.
+
+    ``delay`` (optional, seconds, shaped like W) gives every synapse its own delay, as
+    delay-learning methods produce: y_i[t] = sum_j W_ij x_j[t - D_ij]. NIR has no per-synapse
+    delay; the export keeps it in the node's metadata as ``snnc.delay``.
+    """
 
     weight: np.ndarray
+    delay: np.ndarray | None = None
+    arrays: ClassVar = ("weight",)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.weight.ndim != 2:
+            raise GraphError(f"weight must be a matrix (out, in), got shape {self.weight.shape}")
+        if self.delay is not None:
+            delay = as_array(self.delay, "delay")
+            if delay.shape != self.weight.shape or np.any(delay < 0):
+                raise GraphError(f"delay must be non-negative and shaped like weight "
+                                 f"{self.weight.shape}, got {delay.shape}")
+            object.__setattr__(self, "delay", delay)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Affine(_Matrix):
+    """y = W x + b."""
+
     bias: np.ndarray
     arrays: ClassVar = ("weight", "bias")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_matrix(self.weight)
         if self.bias.shape != self.weight.shape[:1]:
             raise GraphError(f"bias shape {self.bias.shape} does not match weight {self.weight.shape}")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Linear(Node):
-    """y = W x, with W shaped (out, in)."""
-
-    weight: np.ndarray
-    arrays: ClassVar = ("weight",)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_matrix(self.weight)
-
-
-def _check_matrix(weight: np.ndarray) -> None:
-    if weight.ndim != 2:
-        raise GraphError(f"weight must be a matrix (out, in), got shape {weight.shape}")
+class Linear(_Matrix):
+    """y = W x."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
