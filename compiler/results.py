@@ -14,8 +14,10 @@ from .options import SimOptions
 def summarize(graph: Graph, recording, options: SimOptions, title: str, seconds: float) -> str:
     """A table of spike counts and rates per spiking population, then the outputs."""
     flat = graph if graph.is_flat else flatten(graph)
+    own = sorted({node.reset for node in flat.nodes.values() if getattr(node, "reset", None)})
+    reset = f"reset {options.reset}" + (f" (model's own: {', '.join(own)})" if own else "")
     lines = [f"simulated {title}: {recording.steps} steps x batch {recording.batch}, "
-             f"dt {options.dt:g} s, {options.integrator}, reset {options.reset}, "
+             f"dt {options.dt:g} s, {options.integrator}, {reset}, "
              f"{options.dtype} ({seconds:.3f} s)",
              f"  {'node':<16} {'type':<8} {'neurons':>8} {'spikes':>10} {'rate/neuron/step':>17}"]
     for name, count in recording.spike_counts.items():
