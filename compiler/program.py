@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import current_umask
 from .errors import ModelFileError
 from .ir import Graph
 from .options import SimOptions
@@ -54,6 +55,7 @@ def write_program(program: Program, out: str | Path) -> None:
         raise ModelFileError(f"{out}: exists and is not an snnc program; choose another -o")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700
     try:
         write_nir(program.graph, staging / "graph.nir")
         manifest = {"format": FORMAT, "version": VERSION, "snnc": __version__,
