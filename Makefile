@@ -9,8 +9,11 @@ EXAMPLE := examples/digits
 
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
-	$(SNNC) simulate $(EXAMPLE)/digits.nir -t reference -i $(EXAMPLE)/test_spikes.npz --dt 1e-3
+	$(SNNC) compile $(EXAMPLE)/digits.nir -t reference --dt 1e-3 -p "normalize,prune{sparsity=0.5}" \
+		--calibration $(EXAMPLE)/test_spikes.npz -o out/digits
+	$(SNNC) simulate out/digits -i $(EXAMPLE)/test_spikes.npz
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py
+	$(VENV)/bin/python $(EXAMPLE)/evaluate.py out/digits
 
 test: venv
 	$(VENV)/bin/python -m pytest

@@ -1,10 +1,13 @@
-"""Test accuracy of digits.nir under snnc's reference simulator (no torch needed).
+"""Test accuracy of digits.nir, or of a program compiled from it, under snnc's reference
+simulator (no torch needed).
 
 Encodes the test split exactly as train.py did (data.py, same seed), simulates the whole split
 with dt = 1 ms and predicts the output neuron with the most spikes.
 
-Run from the repository root:  .venv/bin/python examples/digits/evaluate.py
+Run from the repository root:  .venv/bin/python examples/digits/evaluate.py [MODEL]
+(MODEL: digits.nir by default, or e.g. the program directory `make run` compiles, out/digits)
 """
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +16,11 @@ from data import DT, test_set
 from snnc.backends.reference import simulate
 from snnc.frontends import load_model
 from snnc.options import SimOptions
+from snnc.program import is_program, read_program
 
-graph = load_model(Path(__file__).resolve().parent / "digits.nir")
+model = sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent / "digits.nir"
+graph = read_program(model).graph if is_program(model) else load_model(model)
 spikes, labels = test_set()
 counts = simulate(graph, spikes, SimOptions(dt=DT)).outputs[graph.outputs[0]].sum(0)
-print(f"test accuracy (snnc reference, {len(labels)} images): "
+print(f"test accuracy of {Path(model).name} (snnc reference, {len(labels)} images): "
       f"{np.mean(counts.argmax(1) == labels):.4f}")

@@ -12,7 +12,7 @@ def test_digits_accuracy_under_reference():
     result = subprocess.run([sys.executable, str(EXAMPLE / "evaluate.py")], capture_output=True,
                             text=True, check=True)
     # 429 of 450, the accuracy Norse itself reaches (examples/digits/README.md)
-    assert "test accuracy (snnc reference, 450 images): 0.9533" in result.stdout
+    assert "test accuracy of digits.nir (snnc reference, 450 images): 0.9533" in result.stdout
 
 
 def test_factory_form_gives_the_same_spikes_as_the_nir_file(tmp_path):
