@@ -24,6 +24,11 @@ class OptionError(SnncError, ValueError):
     """A compile or simulation option has an invalid value."""
 
 
+class ResourceExceededError(SnncError):
+    """A graph needs more of a chip resource than the chip model offers; the message names the
+    node, the resource, the need and the limit."""
+
+
 class UnsupportedLayerError(SnncError):
     """A frontend met a layer or op it cannot convert; the message names it and the supported."""
 

@@ -57,6 +57,7 @@ def _input_shape(graph: Graph, name: str) -> tuple[int, ...] | None:
 def _node_to_nir(nir: Any, node: Node, in_shape: tuple[int, ...] | None) -> Any:
     params = node.params()
     meta = {"metadata": dict(node.metadata)}
+    meta["metadata"].update({f"snnc.hw.{k}": v for k, v in node.hw.items()})
     extra = [f for cls, fields in SNNC_FIELDS.items() if isinstance(node, cls) for f in fields]
     for field in extra:  # NIR cannot express these: keep them in the node's metadata
         value = params.pop(field)

@@ -122,8 +122,11 @@ def _node_from_dict(name: str, raw: dict[str, Any]) -> Node:
         elif field.name in DEFAULTS or field.name == "bias":
             kwargs[field.name] = _default(field.name, raw)
     kwargs["metadata"] = {k: _decode(v) for k, v in dict(raw.get("metadata", {})).items()}
-    for key in [k for k in kwargs["metadata"] if k.startswith("snnc.")]:  # see nir_export
-        kwargs[key[len("snnc."):]] = kwargs["metadata"].pop(key)
+    metadata = kwargs["metadata"]
+    kwargs["hw"] = {k[len("snnc.hw."):]: metadata.pop(k) for k in list(metadata)
+                    if k.startswith("snnc.hw.")}
+    for key in [k for k in metadata if k.startswith("snnc.")]:  # see nir_export
+        kwargs[key[len("snnc."):]] = metadata.pop(key)
     try:
         return cls(**kwargs)
     except TypeError as error:  # a required field is missing

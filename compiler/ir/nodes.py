@@ -51,9 +51,16 @@ def as_ints(value: Any, ndim: int, name: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Node:
-    """Base of all node types. ``metadata`` is carried along, never interpreted."""
+    """Base of all node types.
+
+    ``metadata`` is carried along, never interpreted. ``hw`` holds hardware annotations that
+    passes add (integer formats, exponents, bit widths: the pass that writes a key documents
+    it); the float parameters stay the dequantized values, so a quantized graph still runs on
+    the reference and exports to NIR. The export keeps ``hw`` in metadata as ``snnc.hw.<key>``.
+    """
 
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    hw: Mapping[str, Any] = field(default_factory=dict)
     arrays: ClassVar[tuple[str, ...]] = ()  # fields that hold numpy arrays
 
     def __post_init__(self) -> None:
@@ -65,15 +72,16 @@ class Node:
         return type(self).__name__
 
     def params(self) -> dict[str, Any]:
-        """The node's fields without metadata, in declaration order."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metadata"}
+        """The node's fields without metadata and hardware annotations, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("metadata", "hw")}
 
     def same_as(self, other: "Node") -> bool:
         """Structural equality: same type and equal fields (arrays compared by value)."""
         if type(self) is not type(other):
             return False
         mine, theirs = self.params(), other.params()
-        return all(_equal(mine[k], theirs[k]) for k in mine)
+        return all(_equal(mine[k], theirs[k]) for k in mine) and _equal(self.hw, other.hw)
 
 
 def _equal(a: Any, b: Any) -> bool:

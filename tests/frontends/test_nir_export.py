@@ -96,3 +96,13 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(OSError):
         write_nir(graph, target)
     assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_hardware_annotations_round_trip(tmp_path):
+    node = n.Linear(weight=np.array([[0.5, -0.25]]),
+                    hw={"format": "loihi", "weight_exp": -2, "weight_bits": 8})
+    graph = single((2,), node)
+    write_nir(graph, tmp_path / "hw.nir")
+    back = load_model(tmp_path / "hw.nir")
+    assert back.nodes["x"].hw == {"format": "loihi", "weight_exp": -2, "weight_bits": 8}
+    assert_same_graph(graph, back)
