@@ -12,21 +12,20 @@ PASSES = {
     "map-delays": "snnc.passes.delays:MapDelays",
     "prune": "snnc.passes.prune:Prune",
     "prune-inactive": "snnc.passes.prune:PruneInactive",
+    "quantize": "snnc.passes.quantize:Quantize",
+    "check": "snnc.passes.check:Check",
 }
 
 
-def available() -> dict[str, type[Pass]]:
-    loaded = {}
-    for name, target in PASSES.items():
-        module, cls = target.split(":")
-        loaded[name] = getattr(import_module(module), cls)
-    return loaded
+def load(name: str) -> type[Pass]:
+    module, cls = PASSES[name].split(":")
+    return getattr(import_module(module), cls)
 
 
 def parse(spec: str) -> list[Pass]:
     """Pass objects for a pipeline spec such as ``prune{sparsity=0.5,scope=layer}``."""
-    return parse_pipeline(spec, available())
+    return parse_pipeline(spec, PASSES, load)
 
 
-__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "available", "parse",
+__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "load", "parse",
            "run_pipeline"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Collection
 
 import numpy as np
 
@@ -55,17 +55,19 @@ class PassRecord:
     seconds: float
 
 
-def parse_pipeline(spec: str, available: dict[str, type[Pass]]) -> list[Pass]:
-    """``"a,b{x=1,y=two}"`` -> [A(), B(x=1, y="two")]; errors list what is valid."""
+def parse_pipeline(spec: str, names: Collection[str],
+                   load: Callable[[str], type[Pass]]) -> list[Pass]:
+    """``"a,b{x=1,y=two}"`` -> [A(), B(x=1, y="two")]; errors list what is valid.
+    ``load(name)`` imports a pass class only when the spec uses it."""
     passes = []
     for item in _split_top_level(spec):
         name, _, rest = item.partition("{")
         name = name.strip()
-        if name not in available:
-            raise OptionError(f"unknown pass '{name}' (available: {', '.join(sorted(available))})")
+        if name not in names:
+            raise OptionError(f"unknown pass '{name}' (available: {', '.join(sorted(names))})")
         if rest and not rest.endswith("}"):
             raise OptionError(f"pass '{name}': options must be written {{key=value,...}}")
-        passes.append(_instantiate(available[name], _parse_options(name, rest[:-1])))
+        passes.append(_instantiate(load(name), _parse_options(name, rest[:-1])))
     return passes
 
 
