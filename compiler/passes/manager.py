@@ -22,12 +22,14 @@ from snnc.options import SimOptions
 
 @dataclass(frozen=True)
 class PassContext:
-    """What passes may consult: simulation options and, for data-driven passes, calibration
-    input spikes (steps, batch, *input_shape) with optional labels (batch,)."""
+    """What passes may consult: simulation options; for data-driven passes, calibration input
+    spikes (steps, batch, *input_shape) with optional labels (batch,); and the target's chip
+    model (``snnc.hw_models`` Chip), which chip-specific passes use unless given their own."""
 
     options: SimOptions = field(default_factory=SimOptions)
     calibration: np.ndarray | None = None
     labels: np.ndarray | None = None
+    chip: Any = None
 
 
 @dataclass(frozen=True)
