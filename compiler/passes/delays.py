@@ -4,7 +4,9 @@
    (y_i = sum_j W_ij x_j[t - d_j - D_ij]), since chips delay synapses, not populations.
 2. Every per-synapse delay is rounded to a multiple of dt; the report counts the delays that
    moved and by how much (none do when delays are exact multiples of dt).
-3. With ``max_delay`` > 0 (steps), longer synapses go through relay neurons: hop h copies the
+3. With a limit — ``max_delay`` in steps, else the ``chip`` option's or the target's chip model
+   (``delays.max_steps``: Loihi 1 62, Loihi 2 63, SpiNNaker 288 with delay extensions) — longer
+   synapses go through relay neurons: hop h copies the
    source spikes through an IF population (v += x, spike if v > 0.5, reset to zero), each hop
    delayed by max_delay, and the synapse leaves from the hop that leaves at most max_delay to go.
    IF relays pass binary spikes unchanged in the same step, so the reference output is identical;
@@ -31,7 +33,8 @@ MATRIX = (n.Affine, n.Linear)
 @dataclass(frozen=True)
 class MapDelays(Pass):
     name: ClassVar[str] = "map-delays"
-    max_delay: int = 0  # longest synaptic delay the target supports, in steps; 0: no limit
+    max_delay: int = 0  # longest synaptic delay supported, in steps; 0: the chip's, or no limit
+    chip: str = ""  # a chip model (name or TOML path) whose delays.max_steps is the limit
 
     def __post_init__(self) -> None:
         if self.max_delay < 0:
@@ -39,16 +42,27 @@ class MapDelays(Pass):
 
     def run(self, graph: Graph, ctx: PassContext) -> PassResult:
         original = graph = graph if graph.is_flat else flatten(graph)
-        dt = ctx.options.dt
+        dt, limit = ctx.options.dt, self._limit(ctx)
         graph, folded = _fold_delay_nodes(graph)
         graph, rounding = _round_delays(graph, dt)
         relays = {}
-        if self.max_delay:
-            for name in [k for k, v in graph.nodes.items() if _too_long(v, dt, self.max_delay)]:
-                graph, relays[name] = _relay(graph, name, dt, self.max_delay)
-        report = {"delay_nodes_folded": folded, **rounding, "relay_neurons": relays,
-                  "max_delay_steps": _longest(graph, dt)}
+        if limit:
+            for name in [k for k, v in graph.nodes.items() if _too_long(v, dt, limit)]:
+                graph, relays[name] = _relay(graph, name, dt, limit)
+        report = {"delay_nodes_folded": folded, **rounding, "limit_steps": limit,
+                  "relay_neurons": relays, "max_delay_steps": _longest(graph, dt)}
         return PassResult(graph, {**report, **fidelity(original, graph, ctx)})
+
+
+    def _limit(self, ctx: PassContext) -> int:
+        if self.max_delay:
+            return self.max_delay
+        if self.chip:
+            from snnc.hw_models import load_chip
+
+            return int(load_chip(self.chip).delays.max_steps or 0)
+        chip = ctx.chip
+        return int(chip.delays.max_steps or 0) if chip is not None else 0
 
 
 def _steps(node: n.Node, dt: float) -> np.ndarray:
