@@ -89,12 +89,30 @@ def simulate(args: argparse.Namespace) -> None:
 
 def targets(args: argparse.Namespace) -> None:
     from snnc.backends import TARGETS, get_target
+    from snnc.hw_models import list_chips, load_chip
 
+    print("targets:")
     for name in TARGETS:
         target = get_target(name)
-        print(f"{name:<12} {target.DESCRIPTION}")
-        print(f"{'':<12} nodes: {', '.join(target.SUPPORTED)}")
-        print(f"{'':<12} default pipeline: {target.DEFAULT_PIPELINE or '(none)'}")
+        print(f"  {name:<12} {target.DESCRIPTION}")
+        print(f"  {'':<12} nodes: {', '.join(target.SUPPORTED)}")
+        print(f"  {'':<12} default pipeline: {target.DEFAULT_PIPELINE or '(none)'}")
+    print("chip models (hw_models/, every number sourced; for passes such as check{chip=...}):")
+    for name in list_chips():
+        chip = load_chip(name)
+        print(f"  {name:<12} {chip.description}")
+        if _limits(chip):
+            print(f"  {'':<12} {_limits(chip)}")
+
+
+def _limits(chip) -> str:
+    """The headline limits of a chip model; unpublished ones are left out."""
+    facts = [("cores/chip", chip.topology.cores_per_chip),
+             ("neurons/core", chip.core.neurons_per_core),
+             ("weight bits", chip.formats.weight_bits),
+             ("state bits", chip.formats.state_bits),
+             ("max delay steps", chip.delays.max_steps)]
+    return ", ".join(f"{label} {value}" for label, value in facts if value is not None)
 
 
 def _short(value) -> str:

@@ -55,7 +55,9 @@ def test_simulate_writes_outputs_and_states(data_dir, lif_input, tmp_path, capsy
 
 def test_targets_lists_reference(capsys):
     assert main(["targets"]) == 0
-    assert capsys.readouterr().out.startswith("reference")
+    printed = capsys.readouterr().out
+    assert printed.startswith("targets:\n  reference")
+    assert "loihi1" in printed and "neurons/core 1024" in printed
 
 
 def bad_inputs(tmp_path, data_dir):
