@@ -153,3 +153,31 @@ def test_bad_factories_get_one_line(tmp_path, source, message):
     result = run("inspect", f"{tmp_path / 'm.py'}:factory")
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_frontend_errors_are_one_line(tmp_path):
+    """Issue 3's error cases through the CLI: an invalid ONNX file, an unsupported ONNX op and
+    an unsupported snnTorch layer each give one line and exit code 2."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x07garbage")
+    node = helper.make_node("Sigmoid", ["x"], ["y"], name="squash")
+    model = helper.make_model(helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])]))
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "sigmoid.onnx")
+    (tmp_path / "snn.py").write_text(
+        "import torch, snntorch\n"
+        "def factory():\n"
+        "    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.GELU(),\n"
+        "                              snntorch.Leaky(beta=0.9, init_hidden=True))\n"
+        "    return net, torch.zeros(1, 3)\n")
+    cases = [(broken, "broken.onnx"), (tmp_path / "sigmoid.onnx", "Sigmoid"),
+             (f"{tmp_path / 'snn.py'}:factory", "layer '1' (GELU) is not supported")]
+    for model_arg, message in cases:
+        result = run("inspect", model_arg)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
