@@ -9,6 +9,7 @@ from .manager import Pass, PassContext, PassRecord, PassResult, parse_pipeline, 
 # name -> "module:class"
 PASSES = {
     "normalize": "snnc.passes.normalize:Normalize",
+    "lower": "snnc.passes.lower:Lower",
     "map-delays": "snnc.passes.delays:MapDelays",
     "prune": "snnc.passes.prune:Prune",
     "prune-inactive": "snnc.passes.prune:PruneInactive",
