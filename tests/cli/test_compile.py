@@ -53,7 +53,7 @@ def test_default_pipeline_and_recompiling_in_place(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["-p", "prune{amount=1}"], "pass 'prune': unknown option 'amount' (valid: sparsity, scope)"),
-    (["-p", "fold"], "unknown pass 'fold' (available: check, map-delays, normalize, prune"),
+    (["-p", "fold"], "unknown pass 'fold' (available: check, lower, map-delays, normalize"),
     (["-p", "prune-inactive"], "prune-inactive needs calibration input"),
     (["-t", "loihi9"], "unknown target 'loihi9'"),
 ])
