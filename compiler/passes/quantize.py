@@ -1,0 +1,148 @@
+"""quantize: weights, decays and thresholds in a chip's number formats.
+
+``quantize{format=chip,chip=NAME,bits=0,calibrate=false}``
+
+- ``format``: ``chip`` takes the format from the chip model (the ``chip`` option, else the
+  target's): a Loihi chip gives ``loihi``, SpiNNaker ``spinnaker``, RRAM ``rram``. ``loihi``,
+  ``spinnaker`` and ``rram`` name the format directly; its widths come from the ``chip``
+  option, else the target's chip when it is of that kind, else the bundled loihi1, spinnaker1
+  or rram. ``int`` is a generic symmetric integer format and needs no chip.
+- ``bits``: the weight width; 0 takes the chip's (formats.weight_bits). ``int`` needs it.
+- ``calibrate``: with calibration input, for each matrix in execution order try the max-abs
+  range and a few narrower ones (an exponent one or two lower, or for RRAM a clipping
+  percentile of |w|) and keep the one whose output agrees best with the float graph, greedily.
+  SpiNNaker has no candidates: its ring-buffer shift already leaves 15 bits, and a lower shift
+  risks ring-buffer saturation, which the float graph cannot show.
+
+What each format does is documented in ``quant_formats`` (int, spinnaker, rram) and
+``quant_loihi``. The float parameters become the dequantized values, so the reference
+simulation of the result runs the quantized network (up to the rounding of the chip's integer
+state, which its backend emulates); ``hw`` holds the integer formats.
+
+Report: format, chip, weight_bits; ``layers``: per matrix sqnr_db (None when exact), the chosen
+exponent / shifts / step and the clipped weights; ``populations``: per population the decay and
+threshold integers or values and their relative errors; Loihi's ``per_neuron`` (populations
+whose shared parameters differ per neuron), ``unmapped`` (matrices that reach no population)
+and ``shared`` (matrices that feed several); with calibrate, ``calibration``; and fidelity
+(output agreement, accuracy before and after).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from snnc.errors import OptionError
+from snnc.ir import Graph, flatten
+
+from .fidelity import fidelity
+from .manager import Pass, PassContext, PassResult
+from .quant_formats import (MATRICES, RRAM_PERCENTILES, Setting, quantize_int, quantize_rram,
+                            quantize_spinnaker)
+from .quant_loihi import quantize_loihi
+
+FORMATS = ("chip", "int", "loihi", "spinnaker", "rram")
+QUANTIZERS = {"int": quantize_int, "loihi": quantize_loihi, "spinnaker": quantize_spinnaker,
+              "rram": quantize_rram}
+KIND_FORMATS = {"loihi": "loihi", "spinnaker": "spinnaker", "rram": "rram"}  # chip kind -> format
+DEFAULT_CHIPS = {"loihi": "loihi1", "spinnaker": "spinnaker1", "rram": "rram"}
+CANDIDATES = {"int": 3, "loihi": 3, "spinnaker": 1, "rram": len(RRAM_PERCENTILES)}
+INT_BITS = (2, 32)
+
+
+@dataclass(frozen=True)
+class Quantize(Pass):
+    name: ClassVar[str] = "quantize"
+    format: str = "chip"
+    chip: str = ""  # a chip model (name or TOML path); overrides the target's
+    bits: int = 0
+    calibrate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise OptionError(f"unknown format '{self.format}' (valid: {', '.join(FORMATS)})")
+        if self.bits < 0:
+            raise OptionError(f"bits must be >= 0 (0: the chip's width), got {self.bits}")
+        low, high = INT_BITS
+        if self.format == "int" and not low <= self.bits <= high:
+            raise OptionError(f"format=int needs bits from {low} to {high} (e.g. bits=8), "
+                              f"got {self.bits}")
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        original = graph = graph if graph.is_flat else flatten(graph)
+        fmt, chip = self._format_and_chip(ctx)
+        setting = Setting(chip, self._bits(fmt, chip), ctx.options)
+        report: dict[str, Any] = {"format": fmt, "chip": chip.name if chip else None,
+                                  "weight_bits": setting.bits}
+        if self.calibrate:
+            setting, report["calibration"] = _calibrate(graph, fmt, setting, ctx)
+        result = QUANTIZERS[fmt](graph, setting)
+        quantized = Graph(nodes={**graph.nodes, **result.nodes}, edges=graph.edges,
+                          metadata=graph.metadata)
+        report["layers"] = result.layers
+        if result.populations:
+            report["populations"] = result.populations
+        report.update(result.notes)
+        return PassResult(quantized, {**report, **fidelity(original, quantized, ctx)})
+
+    def _format_and_chip(self, ctx: PassContext) -> tuple[str, Any]:
+        """The format to use and the chip model whose widths it reads (None for int)."""
+        from snnc.hw_models import load_chip
+
+        if self.format == "int":
+            return "int", None
+        chip = load_chip(self.chip) if self.chip else ctx.chip
+        if self.format == "chip":
+            if chip is None:
+                raise OptionError("quantize{format=chip} needs a chip: compile for a hardware "
+                                  "target or give chip=NAME, or choose format="
+                                  + "|".join(f for f in FORMATS if f != "chip"))
+            if chip.kind not in KIND_FORMATS:
+                raise OptionError(f"quantize has no format for chip '{chip.name}' (kind "
+                                  f"{chip.kind}); formats: {', '.join(KIND_FORMATS)}, int")
+            return KIND_FORMATS[chip.kind], chip
+        if chip is not None and chip.kind == self.format:
+            return self.format, chip
+        if self.chip:
+            raise OptionError(f"format={self.format} does not fit chip '{chip.name}' "
+                              f"(kind {chip.kind})")
+        return self.format, load_chip(DEFAULT_CHIPS[self.format])
+
+    def _bits(self, fmt: str, chip: Any) -> int:
+        if fmt == "int":
+            return self.bits
+        widest = chip.formats.weight_bits
+        if widest is None:
+            raise OptionError(f"chip '{chip.name}' gives no formats.weight_bits")
+        if self.bits > widest:
+            raise OptionError(f"chip '{chip.name}' weights have at most {widest} bits, "
+                              f"got bits={self.bits}")
+        return self.bits or widest
+
+
+def _calibrate(graph: Graph, fmt: str, setting: Setting, ctx: PassContext
+               ) -> tuple[Setting, dict[str, Any]]:
+    """Greedy per-matrix choice of the candidate range that best keeps the float outputs."""
+    if ctx.calibration is None:
+        raise OptionError("quantize{calibrate=true} needs calibration input (--calibration)")
+    from snnc.backends.reference import simulate
+
+    reference = simulate(graph, ctx.calibration, ctx.options).outputs
+
+    def agreement(trial: Setting) -> float:
+        nodes = {**graph.nodes, **QUANTIZERS[fmt](graph, trial).nodes}
+        outputs = simulate(Graph(nodes=nodes, edges=graph.edges), ctx.calibration,
+                           ctx.options).outputs
+        return float(np.mean([np.mean(reference[k] == outputs[k]) for k in reference]))
+
+    chosen, best = {}, agreement(setting)
+    for name in [k for k in graph.order if isinstance(graph.nodes[k], MATRICES)]:
+        before = dict(chosen)
+        for candidate in range(1, CANDIDATES[fmt]):
+            score = agreement(dataclasses.replace(setting, choice={**before, name: candidate}))
+            if score > best:
+                best, chosen = score, {**before, name: candidate}
+    return (dataclasses.replace(setting, choice=chosen),
+            {"choice": chosen, "output_agreement": best})
