@@ -67,6 +67,9 @@ WIDTHS = {"weight_bits": "weight_bits", "num_weight_bits": "weight_bits",
           "state_bits": "state_bits", "threshold_bits": "threshold_bits",
           "decay_bits": "decay_bits", "bias_mant_bits": "bias_mant_bits",
           "bias_exp_bits": "bias_exp_bits"}
+# Integer values (written by quantize) and the format width that bounds them: (bits, signed).
+VALUES = {"dv": ("decay_bits", False), "du": ("decay_bits", False),
+          "vth": ("threshold_bits", False), "bias_mant": ("bias_mant_bits", True)}
 # Neuron parameters a chip may share per population: (field, formats scope key, what it is).
 SHARED = (("v_threshold", "threshold_scope", "threshold"), ("tau", "decay_scope", "decay"),
           ("tau_mem", "decay_scope", "decay"), ("tau_syn", "decay_scope", "decay"))
@@ -388,6 +391,16 @@ def _format_errors(s: Subject, name: str, node: n.Node, f) -> list[SnncError]:
             errors.append(ResourceExceededError(
                 f"{s.label(name)}: {key} {node.hw[key]} exceeds {s.chip.name}'s {limit} "
                 f"(formats.{source})"))
+    for key, (field_name, signed) in VALUES.items():
+        bits = getattr(f, field_name)
+        if key not in node.hw or bits is None:
+            continue
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
+        values = np.asarray(node.hw[key])
+        if values.min() < low or values.max() > high:
+            errors.append(ResourceExceededError(
+                f"{s.label(name)}: {key} {values.min()}..{values.max()} is outside "
+                f"{s.chip.name}'s {low}..{high} ({bits}-bit formats.{field_name})"))
     exp = node.hw.get("weight_exp")
     low, high = f.weight_exp_min, f.weight_exp_max
     if exp is not None and ((low is not None and exp < low) or (high is not None and exp > high)):

@@ -196,3 +196,16 @@ def test_cli_prints_the_report_or_one_line(tmp_path):
     assert bad.returncode == 2 and not (tmp_path / "bad").exists()
     assert bad.stderr.count("\n") == 1
     assert "node 'lif1': LIF is not supported by target 'sfq'" in bad.stderr
+
+
+def test_quantized_integer_values_are_checked_against_the_format_widths():
+    """quantize's Loihi integers (dv, vth, bias_mant) must fit the chip's formats."""
+    digits = load_model(DIGITS)
+    ctx = PassContext(SimOptions(dt=1e-3))
+    quantized, _ = run_pipeline(digits, parse("quantize{chip=loihi1},check{chip=loihi1}"), ctx)
+    lif = quantized.nodes["lif1"]
+    broken = Graph(nodes={**quantized.nodes, "lif1": dataclasses.replace(
+        lif, hw={**lif.hw, "vth": 2 ** 17})}, edges=quantized.edges)
+    with pytest.raises(ResourceExceededError, match=r"vth 131072..131072 is outside loihi1's "
+                                                    r"0..131071 \(17-bit formats.threshold_bits\)"):
+        run_pipeline(broken, parse("check{chip=loihi1}"), ctx)
