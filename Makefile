@@ -9,7 +9,7 @@ EXAMPLE := examples/digits
 
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
-	$(SNNC) compile $(EXAMPLE)/digits.nir -t reference --dt 1e-3 -p "normalize,prune{sparsity=0.5}" \
+	$(SNNC) compile $(EXAMPLE)/digits.nir -t reference --dt 1e-3 -p "normalize,prune{sparsity=0.5},quantize{chip=loihi1},check{chip=loihi1}" \
 		--calibration $(EXAMPLE)/test_spikes.npz -o out/digits
 	$(SNNC) simulate out/digits -i $(EXAMPLE)/test_spikes.npz
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py

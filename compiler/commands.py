@@ -54,8 +54,8 @@ def compile_(args: argparse.Namespace) -> None:
     ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
 
     def after_each(applied, result, record):
-        print(f"pass {applied.name}: " + ", ".join(f"{k}={_short(v)}"
-                                                   for k, v in record.report.items()))
+        print(f"pass {applied.name}")
+        print("\n".join(_report_lines(record.report, "  ")))
         if args.print_between_passes:
             print(format_graph(result, f"after {applied.name}"))
 
@@ -113,6 +113,21 @@ def _limits(chip) -> str:
              ("state bits", chip.formats.state_bits),
              ("max delay steps", chip.delays.max_steps)]
     return ", ".join(f"{label} {value}" for label, value in facts if value is not None)
+
+
+def _report_lines(report: dict, indent: str) -> list[str]:
+    """A pass report as indented lines: flat mappings on one line, nested ones as blocks."""
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            lines.append(f"{indent}{key}:")
+            lines += _report_lines(value, indent + "  ")
+        elif isinstance(value, dict):
+            inline = ", ".join(f"{k}={_short(v)}" for k, v in value.items()) or "-"
+            lines.append(f"{indent}{key}: {inline}")
+        else:
+            lines.append(f"{indent}{key}: {_short(value)}")
+    return lines
 
 
 def _short(value) -> str:

@@ -27,8 +27,8 @@ def test_compile_writes_a_program_that_simulate_reads(tmp_path, calibration, cap
                  "-p", "normalize,prune{sparsity=0.5}", "--calibration", str(calibration),
                  "-o", str(out), "--time-passes", "--print-between-passes"]) == 0
     printed = capsys.readouterr().out
-    assert "pass prune: synapses_before=9472, synapses_after=4736" in printed
-    assert "accuracy_before=0.9" in printed and "after prune: 6 nodes" in printed
+    assert "pass prune\n  synapses_before: 9472\n  synapses_after: 4736" in printed
+    assert "accuracy_before: 0.9" in printed and "after prune: 6 nodes" in printed
     assert "s  total" in printed
     manifest = json.loads((out / "program.json").read_text())
     assert manifest["format"] == "snnc-program" and manifest["version"] == 1
