@@ -190,7 +190,7 @@ def test_cli_prints_the_report_or_one_line(tmp_path):
     ok = snnc("compile", str(DIGITS), "-t", "reference", "--dt", "1e-3",
               "-p", "check{chip=loihi1}", "-o", str(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stderr
-    assert "pass check: chip=loihi1" in ok.stdout and "needed: 2" in ok.stdout
+    assert "pass check\n  chip: loihi1" in ok.stdout and "needed: 2" in ok.stdout
     bad = snnc("compile", str(DIGITS), "-t", "reference", "--dt", "1e-3",
                "-p", "check{chip=sfq}", "-o", str(tmp_path / "bad"))
     assert bad.returncode == 2 and not (tmp_path / "bad").exists()
