@@ -1,0 +1,219 @@
+"""The step loop: run a ``Network`` on input spikes and record spikes, state and counters.
+
+Scheduling (``schedule="auto"``): the neuron populations are grouped into blocks (see
+``Network.blocks``). A population on no cycle runs *layer by layer*: its senders' spike trains
+are complete, so its input over a whole window of steps is one kernel call per connection, and
+its process model scans the window. Windows hold about ``CHUNK`` numbers (all steps at once for
+small batches): large batches then reuse warm buffers instead of touching fresh memory. The
+members of a cycle run *step by step* together: each step every member reads its input,
+updates, and sends its spikes into per-connection ring buffers. ``schedule="step"`` runs
+the whole network step by step. Both give identical results: every sum is an exact integer and
+the process models' ``scan`` equals repeated ``step``.
+
+Ring buffers: a connection with arrival offsets latency + d (one per delay slot) keeps
+``(max offset + 1, batch, n_out)`` int64 slots; a spike sent at step t adds its delivered
+partial sums into slot ``(t + offset) % size``, which the target reads and clears at that step.
+"""
+from __future__ import annotations
+
+from typing import Collection, Mapping
+
+import numpy as np
+
+from snnc.errors import InputError
+
+from .network import Connection, Network
+from .recording import Counters, Recording
+
+SCHEDULES = ("auto", "step")
+CHUNK = 1 << 18  # numbers per window of a layer-by-layer population (2 MiB of int64)
+
+
+def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = None, *,
+        batch: int | None = None, probe: Collection[str] = (), schedule: str = "auto",
+        kernel: str = "auto") -> Recording:
+    """Run ``network`` for ``steps`` steps.
+
+    inputs: per input population, spikes shaped (steps, batch, size) or (steps, size) for
+        batch 1; any nonzero value is one spike.
+    probe: "population.var" state variables to record every step.
+    kernel: the synapse kernel, "auto", "dense" or "sparse" (see ``synapses``).
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got '{schedule}'")
+    spikes, steps, batch = _inputs(network, inputs, steps, batch)
+    probes = _probes(network, probe)
+    pops = network.by_name
+    for p in network.populations:
+        spikes.setdefault(p.name, np.zeros((steps, batch, p.size), bool))
+    states = {f"{name}.{var}": np.zeros((steps, batch, pops[name].size), np.int64)
+              for name, names in probes.items() for var in names}
+    events: dict[str, np.ndarray] = {}  # per connection: synaptic events (steps, batch)
+    blocks = network.blocks()
+    if schedule == "step":
+        blocks = [[name for block in blocks for name in block]] if blocks else []
+    for block in blocks:
+        runners = {name: pops[name].model.start(pops[name].size, batch,
+                                                network.input_bound(name)) for name in block}
+        if schedule == "auto" and not network.cyclic(block):
+            _run_layer(network, block[0], runners[block[0]], spikes, states, probes, events,
+                       kernel)
+        else:
+            members = set(block)
+            outside = {name: _layer_input(network, name, spikes, members, events, kernel)
+                       for name in block}
+            _run_steps(network, block, runners, outside, spikes, states, probes, kernel)
+    return Recording(spikes=spikes, states=states, counters=_count(network, spikes, events),
+                     steps=steps, batch=batch)
+
+
+def _run_layer(net: Network, name: str, runner, spikes: dict, states: dict, probes: dict,
+               events: dict, kernel: str) -> None:
+    """A population on no cycle, one window of steps at a time. ``pending`` holds the input
+    of the window plus what earlier sends deliver up to the longest arrival offset beyond it."""
+    steps, batch, size = spikes[name].shape
+    into = net.incoming(name)
+    reach = max((int(c.arrival_offsets()[-1]) for c in into), default=0)
+    window = max(1, min(steps, CHUNK // (batch * size)))
+    pending = np.zeros((window + reach, batch, size), np.int64)
+    for c in into:
+        events[c.name] = _events(c, spikes[c.source])
+    for t0 in range(0, steps, window):
+        n = min(window, steps - t0)
+        for c in into:
+            _add_delivered(pending, c, spikes[c.source][t0:t0 + n], events[c.name][t0:t0 + n],
+                           kernel)
+        fired, traces = runner.scan(pending[:n], probes.get(name, ()))
+        spikes[name][t0:t0 + n] = fired
+        for var, trace in traces.items():
+            states[f"{name}.{var}"][t0:t0 + n] = trace
+        pending[:reach] = pending[n:n + reach].copy()  # carry what arrives after the window
+        pending[reach:] = 0
+
+
+def _layer_input(net: Network, name: str, spikes: dict, inside: set[str], events: dict,
+                 kernel: str) -> np.ndarray:
+    """int64 (steps, batch, size) input of ``name`` from every connection whose source is not
+    in the block: those sources' spike trains are complete, so all steps are computed at once."""
+    steps, batch = next(iter(spikes.values())).shape[:2]
+    total = np.zeros((steps, batch, net.by_name[name].size), np.int64)
+    for c in net.incoming(name):
+        if c.source not in inside:
+            events[c.name] = _events(c, spikes[c.source])
+            _add_delivered(total, c, spikes[c.source], events[c.name], kernel)
+    return total
+
+
+def _events(c: Connection, sent: np.ndarray) -> np.ndarray:
+    """Synaptic events (steps, batch): spikes sent x the sender's fan-out nonzeros."""
+    return c.synapses.events(sent.reshape(-1, sent.shape[-1])).reshape(sent.shape[:2])
+
+
+def _add_delivered(total: np.ndarray, c: Connection, sent: np.ndarray, events: np.ndarray,
+                   kernel: str) -> None:
+    """Add what ``sent`` (rows: consecutive send steps, batch, n_in) delivers through ``c``
+    into ``total``: row r arrives at ``total[r + offset]``; arrivals past the end are dropped.
+    A chunk of send steps at a time, to bound the partial sums held at once."""
+    rows, batch, n_in = sent.shape
+    offsets = c.arrival_offsets()
+    last_send = min(rows, len(total) - int(offsets[0]))  # later sends arrive past the end
+    width = batch * len(offsets) * c.synapses.n_out
+    chunk = max(1, CHUNK // width)
+    for t0 in range(0, max(last_send, 0), chunk):
+        t1 = min(t0 + chunk, last_send)
+        part = c.synapses.deliver(sent[t0:t1].reshape(-1, n_in), kernel,
+                                  int(events[t0:t1].sum()))
+        part = c.model.apply(part).reshape(t1 - t0, batch, len(offsets), -1)
+        for k, offset in enumerate(offsets):
+            lo, hi = t0 + int(offset), min(t1 + int(offset), len(total))
+            if lo < hi:
+                total[lo:hi] += part[:hi - lo, :, k]
+
+
+def _run_steps(net: Network, block: list[str], runners: dict, outside: dict, spikes: dict,
+               states: dict, probes: dict, kernel: str) -> None:
+    """Step the members of ``block`` together; connections inside it use ring buffers."""
+    members = set(block)
+    inner = [c for c in net.connections if c.source in members and c.target in members]
+    batch = outside[block[0]].shape[1]
+    rings = {c.name: np.zeros((int(c.arrival_offsets()[-1]) + 1, batch, c.synapses.n_out),
+                              np.int64) for c in inner}
+    into = {name: [c for c in inner if c.target == name] for name in block}
+    out_of = {name: [c for c in inner if c.source == name] for name in block}
+    for t in range(len(outside[block[0]])):
+        for name in block:
+            a_in = outside[name][t]
+            for c in into[name]:
+                ring = rings[c.name][t % len(rings[c.name])]
+                a_in += ring  # outside[name] is this run's own buffer: safe to add into
+                ring[:] = 0
+            spikes[name][t] = runners[name].step(a_in)
+            for var in probes.get(name, ()):
+                states[f"{name}.{var}"][t] = runners[name].state(var)
+            for c in out_of[name]:
+                _send(rings[c.name], c, spikes[name][t], t, kernel)
+
+
+def _send(ring: np.ndarray, c: Connection, sent: np.ndarray, t: int, kernel: str) -> None:
+    """Add the partial sums of one step's spikes into the ring slots they arrive at."""
+    if not sent.any():
+        return
+    part = c.model.apply(c.synapses.deliver(sent, kernel))  # (batch, slots, n_out)
+    slots = (t + c.arrival_offsets()) % len(ring)  # distinct: one per delay
+    ring[slots] += part.transpose(1, 0, 2)
+
+
+def _count(net: Network, spikes: dict, events: dict) -> Counters:
+    counters = Counters()
+    for p in net.populations:
+        s = spikes[p.name]
+        counters.spikes[p.name] = s.sum(axis=(1, 2), dtype=np.int64)
+        if not p.is_input:
+            counters.neuron_updates[p.name] = np.full(len(s), s.shape[1] * p.size, np.int64)
+    for c in net.connections:
+        sent = events[c.name] if c.name in events else _events(c, spikes[c.source])
+        counters.synaptic_events[c.name] = sent.sum(axis=1)
+    return counters
+
+
+def _inputs(net: Network, inputs: Mapping[str, np.ndarray], steps, batch):
+    """Input spikes as bool (steps, batch, size); checks names, shapes and lengths."""
+    pops = net.by_name
+    wanted = {p.name for p in net.populations if p.is_input}
+    unknown, missing = set(inputs) - wanted, wanted - set(inputs)
+    if unknown or missing:
+        raise InputError(f"inputs must be given for exactly the input populations "
+                         f"{sorted(wanted)}; unknown {sorted(unknown)}, missing {sorted(missing)}")
+    spikes = {}
+    for name, x in inputs.items():
+        x = np.asarray(x)
+        if x.ndim == 2:
+            x = x[:, None, :]
+        if x.ndim != 3 or x.shape[2] != pops[name].size:
+            raise InputError(f"input '{name}': expected (steps, [batch,] {pops[name].size}), "
+                             f"got {np.shape(inputs[name])}")
+        spikes[name] = x != 0
+    shapes = {x.shape[:2] for x in spikes.values()}
+    if len(shapes) > 1:
+        raise InputError(f"inputs disagree on (steps, batch): {sorted(shapes)}")
+    if shapes:
+        (given_steps, given_batch), = shapes
+        if steps is not None and steps != given_steps:
+            raise InputError(f"inputs have {given_steps} steps, steps={steps} was asked")
+        if batch is not None and batch != given_batch:
+            raise InputError(f"inputs have batch {given_batch}, batch={batch} was asked")
+        steps, batch = given_steps, given_batch
+    if steps is None:
+        raise InputError("a network without input populations needs steps=")
+    return spikes, int(steps), int(batch or 1)
+
+
+def _probes(net: Network, probe: Collection[str]) -> dict[str, list[str]]:
+    pops, out = net.by_name, {}
+    for item in probe:
+        name, _, var = item.rpartition(".")
+        if name not in pops or pops[name].is_input or var not in pops[name].model.state_vars:
+            raise InputError(f"cannot probe '{item}': expected population.var with a neuron "
+                             "population and one of its state variables")
+        out.setdefault(name, []).append(var)
+    return out
