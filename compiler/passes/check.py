@@ -29,7 +29,7 @@ from snnc.hw_models import CHIPS, Chip, list_chips, load_chip
 from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
-from .manager import Pass, PassContext, PassResult
+from .manager import Pass, PassContext, PassResult, chip_for
 
 MATRIX = (n.Affine, n.Linear)
 _PLUMBING = {"Input", "Output", "Affine", "Linear", "Flatten"}
@@ -92,7 +92,7 @@ class Check(Pass):
             load_chip(self.chip)
 
     def run(self, graph: Graph, ctx: PassContext) -> PassResult:
-        chip = load_chip(self.chip) if self.chip else ctx.chip
+        chip = chip_for(self.chip, ctx)
         if chip is None:
             raise OptionError("check needs a chip model: check{chip=NAME} or a hardware target "
                               f"(known: {', '.join(list_chips())})")

@@ -25,7 +25,7 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
 from .fidelity import fidelity
-from .manager import Pass, PassContext, PassResult
+from .manager import Pass, PassContext, PassResult, chip_for
 
 MATRIX = (n.Affine, n.Linear)
 
@@ -57,11 +57,7 @@ class MapDelays(Pass):
     def _limit(self, ctx: PassContext) -> int:
         if self.max_delay:
             return self.max_delay
-        if self.chip:
-            from snnc.hw_models import load_chip
-
-            return int(load_chip(self.chip).delays.max_steps or 0)
-        chip = ctx.chip
+        chip = chip_for(self.chip, ctx)
         return int(chip.delays.max_steps or 0) if chip is not None else 0
 
 

@@ -32,6 +32,16 @@ class PassContext:
     chip: Any = None
 
 
+def chip_for(name: str, ctx: PassContext) -> Any:
+    """The chip model a pass option names (a bundled name or a TOML path), else the target's
+    (``ctx.chip``), else None."""
+    if not name:
+        return ctx.chip
+    from snnc.hw_models import load_chip
+
+    return load_chip(name)
+
+
 @dataclass(frozen=True)
 class PassResult:
     graph: Graph

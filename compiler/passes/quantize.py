@@ -38,7 +38,7 @@ from snnc.errors import OptionError
 from snnc.ir import Graph, flatten
 
 from .fidelity import fidelity
-from .manager import Pass, PassContext, PassResult
+from .manager import Pass, PassContext, PassResult, chip_for
 from .quant_formats import (MATRICES, RRAM_PERCENTILES, Setting, quantize_int, quantize_rram,
                             quantize_spinnaker)
 from .quant_loihi import quantize_loihi
@@ -93,7 +93,7 @@ class Quantize(Pass):
 
         if self.format == "int":
             return "int", None
-        chip = load_chip(self.chip) if self.chip else ctx.chip
+        chip = chip_for(self.chip, ctx)
         if self.format == "chip":
             if chip is None:
                 raise OptionError("quantize{format=chip} needs a chip: compile for a hardware "

@@ -16,7 +16,7 @@ from snnc.errors import ModelFileError, UnsupportedLayerError  # noqa: E402
 from snnc.frontends import load_model, write_nir  # noqa: E402
 from snnc.frontends.norse import from_norse  # noqa: E402
 from snnc.options import SimOptions  # noqa: E402
-from tests.norse_models import (MODELS, conv, inputs, li_box, lif_box, lif_cuba,  # noqa: E402
+from tests.norse_models import (MODELS, conv, inputs, lif_box, lif_cuba,  # noqa: E402
                                 linear, per_neuron, run_norse)
 
 
