@@ -9,6 +9,8 @@ from snnc.errors import OptionError
 # target name -> module providing DESCRIPTION, SUPPORTED and simulate()
 TARGETS = {
     "reference": "snnc.backends.reference",
+    "loihi2": "snnc.backends.loihi.target",
+    "loihi1": "snnc.backends.loihi.target_loihi1",
 }
 
 
