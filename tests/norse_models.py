@@ -12,6 +12,18 @@ def per_neuron(rng, n, **ranges):
             for k, (lo, hi) in ranges.items()}
 
 
+def recurrent_cell(rng, n_in, n_hidden, dt, autapses=False, input_gain=1.0):
+    """A LIFRecurrentCell with per-neuron parameters (its initial state needs a scalar v_leak)."""
+    p = norse.LIFParameters(v_leak=torch.tensor(0.05), **per_neuron(
+        rng, n_hidden, tau_syn_inv=(100, 300), tau_mem_inv=(50, 200), v_th=(0.2, 0.5),
+        v_reset=(-0.1, 0.0)))
+    cell = norse.LIFRecurrentCell(n_in, n_hidden, p=p, dt=dt, autapses=autapses)
+    with torch.no_grad():
+        cell.recurrent_weights.mul_(0.5)
+        cell.input_weights.mul_(input_gain)
+    return cell
+
+
 def lif_box(rng, n, dt):
     p = per_neuron(rng, n, tau_mem_inv=(50, 300), v_leak=(-0.1, 0.1), v_th=(0.3, 1.0),
                    v_reset=(-0.3, 0.0))

@@ -20,7 +20,7 @@ nir = pytest.importorskip("nir")
 from snnc.backends.reference import simulate  # noqa: E402
 from snnc.frontends.nir_import import from_nir  # noqa: E402
 from snnc.options import SimOptions  # noqa: E402
-from tests.norse_models import MODELS, inputs, per_neuron, run_norse  # noqa: E402
+from tests.norse_models import MODELS, inputs, recurrent_cell, run_norse  # noqa: E402
 
 
 def export(module, input_shape, dt):
@@ -56,13 +56,8 @@ def test_reference_equals_norse(name):
 
 
 def recurrent_pair(rng, n_in, n_hidden, dt, autapses):
-    # LIFRecurrentCell's initial state needs a scalar v_leak
-    p = norse.LIFParameters(v_leak=torch.tensor(0.05), **per_neuron(
-        rng, n_hidden, tau_syn_inv=(100, 300), tau_mem_inv=(50, 200), v_th=(0.2, 0.5),
-        v_reset=(-0.1, 0.0)))
-    cell = norse.LIFRecurrentCell(n_in, n_hidden, p=p, dt=dt, autapses=autapses)
-    with torch.no_grad():
-        cell.recurrent_weights.mul_(0.5)
+    cell = recurrent_cell(rng, n_in, n_hidden, dt, autapses)
+    p = cell.p
     hidden = dict(tau_syn=1 / p.tau_syn_inv, tau_mem=1 / p.tau_mem_inv,
                   r=torch.ones(n_hidden), v_leak=p.v_leak.expand(n_hidden), v_threshold=p.v_th,
                   v_reset=p.v_reset, w_in=(1 / p.tau_syn_inv) / dt)

@@ -17,7 +17,7 @@ from snnc.frontends import load_model, write_nir  # noqa: E402
 from snnc.frontends.norse import from_norse  # noqa: E402
 from snnc.options import SimOptions  # noqa: E402
 from tests.norse_models import (MODELS, conv, inputs, lif_box, lif_cuba,  # noqa: E402
-                                linear, per_neuron, run_norse)
+                                linear, per_neuron, recurrent_cell, run_norse)
 
 
 def li_cuba(rng, size, dt):
@@ -26,14 +26,7 @@ def li_cuba(rng, size, dt):
 
 
 def recurrent(rng, n_in, n_hidden, dt, autapses=False):
-    p = norse.LIFParameters(v_leak=torch.tensor(0.05), **per_neuron(
-        rng, n_hidden, tau_syn_inv=(100, 300), tau_mem_inv=(50, 200), v_th=(0.2, 0.5),
-        v_reset=(-0.1, 0.0)))
-    cell = norse.LIFRecurrentCell(n_in, n_hidden, p=p, dt=dt, autapses=autapses)
-    with torch.no_grad():
-        cell.recurrent_weights.mul_(0.5)
-        cell.input_weights.mul_(3.0)
-    return cell
+    return recurrent_cell(rng, n_in, n_hidden, dt, autapses, input_gain=3.0)
 
 
 # models that Norse's own to_nir cannot export (Flatten, pooling, LICell, recurrent cells)
