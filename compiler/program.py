@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -45,7 +45,10 @@ def is_program(path: str | Path) -> bool:
     return (Path(path) / "program.json").is_file()
 
 
-def write_program(program: Program, out: str | Path) -> None:
+def write_program(program: Program, out: str | Path,
+                  extras: Optional[Callable[[Path], None]] = None) -> None:
+    """Write ``program`` to ``out``; ``extras(staging_dir)`` adds the target's artefacts (an
+    emitted Lava script, mapping JSON) into the same atomic rename."""
     from snnc.frontends import write_nir
 
     from . import __version__
@@ -63,6 +66,8 @@ def write_program(program: Program, out: str | Path) -> None:
                     "options": program.options.to_dict(), "pipeline": program.pipeline,
                     "passes": list(program.passes)}
         (staging / "program.json").write_text(json.dumps(manifest, indent=2, default=_plain))
+        if extras is not None:
+            extras(staging)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
