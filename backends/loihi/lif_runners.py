@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Collection
 
 import numpy as np
@@ -100,6 +99,7 @@ class FastRunner(_Runner):
         self.threshold = np.full(shape, float(self.vth))
         self.gain = float(2 ** self.act_shift)
         self.fbias = self.bias.astype(np.float64) if self.bias.any() else None
+        self.negative_bias = max(-int(self.bias.min()), 0)
         self.fired, self.mask = np.empty(shape, bool), np.empty(shape, bool)
         self.tmp = np.empty(shape)
         self.usable = self.vth < self.half - 1  # else the upper clip would matter
@@ -164,7 +164,7 @@ class FastRunner(_Runner):
     def scan(self, a_in: np.ndarray, probe: Collection[str]) -> tuple[np.ndarray, dict]:
         """u over all steps of the window first (it does not depend on spikes), then v step
         by step; the wrap and clip are decided from the actual u trajectory."""
-        a_max = int(np.abs(a_in).max()) if a_in.size else 0
+        a_max = max(int(a_in.max()), -int(a_in.min())) if a_in.size else 0
         if not a_in.size or not self._fast_now(a_max):
             return super().scan(a_in, probe)  # step by step: exact where needed
         if self._no_wrap_no_clip(a_max, len(a_in)):
@@ -179,7 +179,7 @@ class FastRunner(_Runner):
 
     def _no_wrap_no_clip(self, a_max: int, steps: int) -> bool:
         """Whether, for ``steps`` inputs with |a_in| <= a_max from the current state, u can
-        never wrap and v never reach the lower clip (exact rational bounds, Python ints).
+        never wrap and v never reach the lower clip (exact bounds in Python ints).
 
         u: |decay(u)| <= |u| keep_u / D, so |u_t| <= U = max(|u_0|, A D / (D - keep_u)) with
         A = a_max << input_shift (induction: keep_u/D U + A <= U); no wrap while U < M.
@@ -187,48 +187,52 @@ class FastRunner(_Runner):
         toward zero and the reset to 0 only raise a negative v, so min(v_t, 0) >= -L_t with
         L_t <= L_{t-1} keep_v / D + N: L_t <= min(L_0 + t N, max(L_0, N D / (D - keep_v))).
         No clip while that stays <= M - 1."""
-        m, unity = self.half, self.unity
-        u0 = int(np.abs(self.u).max())
-        rate_u = self.unity - self.keep_u
+        m, unity, limit = self.half, self.unity, self.half - 1
+        u0 = int(max(self.u.max(), -self.u.min()))
+        rate_u, rate_v = unity - self.keep_u, unity - self.keep_v
         big_a = a_max << self.act_shift
         if u0 >= m or big_a * unity >= m * rate_u:
             return False
-        u_bound = max(Fraction(u0), Fraction(big_a * unity, rate_u))
-        drive = u_bound + max(int(-self.bias.min()), 0)
-        low = Fraction(max(int(-self.v.min()), 0))
-        bound = low + steps * drive
-        rate_v = unity - self.keep_v
-        if rate_v:
-            bound = min(bound, max(low, drive * unity / rate_v))
-        return bound <= m - 1
+        drive = max(u0, -(-big_a * unity // rate_u)) + self.negative_bias  # ceil(U) + ...
+        low = max(-int(self.v.min()), 0)
+        return low + steps * drive <= limit or (
+            rate_v > 0 and low <= limit and drive * unity <= limit * rate_v)
 
     def _fused_scan(self, a_in: np.ndarray, probe: Collection[str]) -> tuple[np.ndarray, dict]:
-        """u and v in one loop over stacked state, six numpy calls a step: decay both, add
-        the decayed u to v, add [a_in << input_shift, a_in << input_shift + bias], fire,
-        reset. Used only where ``_no_wrap_no_clip`` holds, so Lava's wraps and clip are
-        identities and are left out."""
-        added = np.empty((len(a_in), 2) + a_in.shape[1:])
-        np.multiply(a_in, self.gain, out=added[:, 0])
-        if self.fbias is None:
-            added[:, 1] = added[:, 0]
-        else:
-            np.add(added[:, 0], self.fbias, out=added[:, 1])
+        """u and v in one loop over the stacked state, six numpy calls a step (decay both,
+        two adds, fire, reset). Used only where ``_no_wrap_no_clip`` holds, so Lava's wraps
+        and clip are identities and are left out."""
+        act = np.multiply(a_in, self.gain)  # a_in << input_shift, exact in float64
+        if self.fbias is not None:  # one add of [act, act + bias] after v += decay(u)
+            stacked = np.empty((len(a_in),) + self.uv.shape)
+            stacked[:, 0] = act
+            np.add(act, self.fbias, out=stacked[:, 1])
+            act = stacked
         spikes = np.empty(a_in.shape, bool)
-        trace = np.empty(added.shape) if probe else None
+        trace = np.empty((len(a_in),) + self.uv.shape) if probe else None
+        self._fused_loop(act, spikes, trace)
+        return spikes, {var: trace[:, "uv".index(var)].astype(np.int64) for var in probe}
+
+    def _fused_loop(self, act: np.ndarray, spikes: np.ndarray, trace) -> None:
+        """Per step: [u, v] <- trunc([u, v] * [keep_u, keep_v] / D); u += act; v += u (with
+        a bias, v += decay(u) first, then [u, v] += [act, act + bias]); fire; reset."""
         uv, u, v, factors, threshold, zero = (self.uv, self.u, self.v, self.factors,
                                               self.threshold, np.zeros(()))
+        stacked = act.ndim == uv.ndim + 1
         mul, trunc, add, greater, putmask = np.multiply, np.trunc, np.add, np.greater, np.putmask
-        for t, (now, fired) in enumerate(zip(added, spikes)):
+        for t, (now, fired) in enumerate(zip(act, spikes)):
             mul(uv, factors, uv)
             trunc(uv, uv)
-            add(v, u, v)
-            add(uv, now, uv)
+            if stacked:
+                add(v, u, v)
+                add(uv, now, uv)
+            else:
+                add(u, now, u)
+                add(v, u, v)
             greater(v, threshold, fired)
             putmask(v, fired, zero)
             if trace is not None:
                 trace[t] = uv
-        traces = {var: trace[:, "uv".index(var)].astype(np.int64) for var in probe}
-        return spikes, traces
 
     def _currents(self, a_in: np.ndarray) -> np.ndarray:
         """u for every step, (steps, batch, size); leaves the last one in self.u. Computed
