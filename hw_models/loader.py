@@ -54,11 +54,26 @@ def parse_chip(text: str, origin: str) -> Chip:
         table = _table(doc.get(name, {}), name, origin)
         named[name] = frozen_mapping({entry: _section(cls, sub, f"{name}.{entry}", origin, sources)
                                       for entry, sub in table.items()})
+    _check_events_from(named["energy"], origin)
     model = identity["energy_model"]
     if model is not None and model not in named["energy"]:
         raise ChipModelError(f"{origin}: chip.energy_model: '{model}' is not an [energy.*] table "
                              f"(have: {', '.join(named['energy']) or 'none'})")
     return Chip(**identity, **sections, **named, sources=frozen_mapping(sources), origin=origin)
+
+
+def _check_events_from(models, origin: str) -> None:
+    """Each ``events_from`` must name another [energy.*] table that does not refer back."""
+    for name, model in models.items():
+        base = model.events_from
+        if not base:
+            continue
+        if base == name or base not in models:
+            raise ChipModelError(f"{origin}: energy.{name}.events_from: '{base}' is not another "
+                                 f"[energy.*] table (have: {', '.join(models)})")
+        if models[base].events_from:
+            raise ChipModelError(f"{origin}: energy.{name}.events_from: '{base}' has its own "
+                                 "events_from; chains are not allowed")
 
 
 def _identity(table, origin: str) -> dict:

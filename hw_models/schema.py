@@ -301,6 +301,16 @@ class EnergyModel:
     sync_time_min: Optional[float] = q("s")
     """Per-step synchronisation time this model assumes."""
     sync_time_max: Optional[float] = q("s")
+    step_overhead_energy: Optional[float] = q("J")
+    """Energy of one algorithmic step beyond the counted events, per chip in use: barrier
+    synchronisation, the management (x86) cores and host I/O. Fitted to a workload, so it
+    carries that workload's I/O pattern (the source says which)."""
+    step_overhead_time: Optional[float] = q("s")
+    """Length of one step beyond the slowest core's event work: barrier synchronisation,
+    management and host I/O (fitted together with ``step_overhead_energy``)."""
+    events_from: str = text()
+    """Name of another ``[energy.*]`` model of the same chip that supplies every figure this
+    one leaves out: a calibrated overhead model on top of a per-event table."""
 
 
 @dataclass(frozen=True)
