@@ -87,8 +87,9 @@ def _run_layer(net: Network, name: str, runner, spikes: dict, states: dict, prob
         spikes[name][t0:t0 + n] = fired
         for var, trace in traces.items():
             states[f"{name}.{var}"][t0:t0 + n] = trace
-        pending[:reach] = pending[n:n + reach].copy()  # carry what arrives after the window
-        pending[reach:] = 0
+        if t0 + n < steps:  # carry what arrives after the window into the next one
+            pending[:reach] = pending[n:n + reach].copy()
+            pending[reach:] = 0
 
 
 def _layer_input(net: Network, name: str, spikes: dict, inside: set[str], events: dict,
