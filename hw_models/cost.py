@@ -38,142 +38,21 @@ A figure the model leaves out (None) is unknown, never zero: its term is listed 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 from snnc.errors import SnncError
 
+from .cost_report import CoreCost, CostReport, LayerCost, Term
 from .schema import Chip
+
+__all__ = ["CoreCost", "CostModelError", "CostReport", "LayerCost", "Term", "estimate"]
 
 
 class CostModelError(SnncError, ValueError):
     """Counters, placement or chip model cannot be costed; the message names what and why."""
-
-
-@dataclass(frozen=True)
-class Term:
-    """One energy term per inference: ``count`` events (steps for overhead, seconds x chips
-    for static) at ``unit`` joules (watts for static) each."""
-
-    name: str
-    energy: float
-    count: float
-    unit: float
-    evidence: str
-    source: str
-
-
-@dataclass(frozen=True)
-class LayerCost:
-    """A population (neuron updates, spikes out) or a connection (synaptic ops, messages),
-    per inference."""
-
-    name: str
-    kind: str  # "population" or "connection"
-    cores: int
-    events: Mapping[str, float]
-    energy: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class CoreCost:
-    """One core's share of its population's work, per inference; ``busy`` is its event work
-    time summed over the inference's steps."""
-
-    core: int
-    chip: int
-    population: str
-    neurons: int
-    synaptic_ops: float
-    neuron_updates: float
-    spikes: float
-    energy: float
-    busy: float
-
-
-@dataclass(frozen=True)
-class CostReport:
-    """Energy (J) and time (s) per inference, the terms apart, per layer and per core."""
-
-    chip: str
-    model: str
-    steps_per_inference: int
-    inferences: float
-    chips: int
-    cores: int
-    step_time: float
-    """Mean step length: overhead plus the slowest core's work."""
-    step_overhead_time: float
-    step_overhead_source: str
-    """Evidence and key of the overhead time (a fitted overhead, else a bare barrier sync)."""
-    step_work_time: float
-    """Mean over steps of the slowest core's event work."""
-    inference_time: float
-    static: float
-    overhead: float
-    events: float
-    terms: tuple[Term, ...]
-    layers: tuple[LayerCost, ...]
-    per_core: tuple[CoreCost, ...]
-    unpriced: tuple[str, ...]
-
-    @property
-    def dynamic(self) -> float:
-        return self.overhead + self.events
-
-    @property
-    def total(self) -> float:
-        return self.static + self.dynamic
-
-    @property
-    def inference_rate(self) -> float:
-        return 1.0 / self.inference_time
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out.update(dynamic=self.dynamic, total=self.total, inference_rate=self.inference_rate)
-        return out
-
-    def lines(self) -> list[str]:
-        """A text table: the summary, the terms, then layers and cores."""
-        out = [f"{self.chip} / energy model '{self.model}': {self.chips} chip(s), {self.cores} "
-               f"cores, {self.steps_per_inference} steps per inference",
-               f"  step {_us(self.step_time)} = overhead {_us(self.step_overhead_time)} "
-               f"[{self.step_overhead_source}] + slowest core {_us(self.step_work_time)}; "
-               f"inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)",
-               f"  energy per inference {_uj(self.total)} = static {_uj(self.static)} + "
-               f"overhead {_uj(self.overhead)} + events {_uj(self.events)} "
-               f"(dynamic {_uj(self.dynamic)})",
-               f"  {'term':16} {'per inference':>14} {'count':>12} {'each':>10}  evidence"]
-        for t in self.terms:
-            out.append(f"  {t.name:16} {_uj(t.energy):>14} {t.count:12.4g} {t.unit:10.3g}  "
-                       f"{t.evidence} ({t.source})")
-        if self.unpriced:
-            out.append(f"  unpriced (no figure in the model): {', '.join(self.unpriced)}")
-        out.append(f"  {'layer':24} {'cores':>5} {'events per inference':40} {'energy':>12}")
-        for lay in self.layers:
-            events = ", ".join(f"{k} {v:.4g}" for k, v in lay.events.items())
-            out.append(f"  {lay.name:24} {lay.cores:5d} {events:40} "
-                       f"{_uj(sum(lay.energy.values())):>12}")
-        out.append(f"  {'core':>5} {'chip':>4} {'population':20} {'neurons':>7} {'syn ops':>10} "
-                   f"{'busy':>10} {'energy':>12}")
-        for c in self.per_core:
-            out.append(f"  {c.core:5d} {c.chip:4d} {c.population:20} {c.neurons:7d} "
-                       f"{c.synaptic_ops:10.4g} {_us(c.busy):>10} {_uj(c.energy):>12}")
-        return out
-
-    def format(self) -> str:
-        return "\n".join(self.lines())
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:.1f} us"
-
-
-def _uj(joules: float) -> str:
-    return f"{joules * 1e6:.2f} uJ"
 
 
 class _Figures:
@@ -224,11 +103,12 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
     inference_time = float(step_times.sum()) * batch / inferences
     chips = len({chip_id for rows in placement.values() for _, chip_id, _ in rows})
     cores = sum(len(rows) for rows in placement.values())
-    event_terms, layers, unpriced = _event_terms(figures, counters, ends, placement, hops,
+    prices = _prices(figures)
+    event_terms, layers, unpriced = _event_terms(prices, counters, ends, placement, hops,
                                                  inferences)
     fixed = _fixed_terms(figures, chips, steps_per_inference, inference_time)
     unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
-    core_costs = _core_costs(figures, per_core, work, inferences, batch)
+    core_costs = _core_costs(prices, per_core, work, inferences, batch)
     return CostReport(
         chip=chip.name, model=figures.name, steps_per_inference=steps_per_inference,
         inferences=inferences, chips=chips, cores=cores,
@@ -335,80 +215,77 @@ def _core_work(chip: Chip, rows: list[dict]) -> np.ndarray:
                      + r["spikes"] * active_extra for r in rows])
 
 
-def _neuron_prices(figures: _Figures) -> tuple[Optional[float], float, str, str]:
-    """(energy per update, extra per spiking neuron, evidence, key) of the neuron updates."""
-    inactive, evidence, key = figures.get("neuron_update_inactive")
-    active, a_evidence, a_key = figures.get("neuron_update")
-    if inactive is not None and active is not None:
-        return inactive, active - inactive, evidence, key
-    access, c_evidence, c_key = figures.get("neuron_access")
-    if active is None and access is None:
-        return None, 0.0, "", ""
-    kinds = sorted({e for e in (a_evidence, c_evidence) if e})
-    return (active or 0.0) + (access or 0.0), 0.0, "/".join(kinds), a_key or c_key
+@dataclass(frozen=True)
+class _Price:
+    """Joules per event (None: the model gives no figure), with evidence and source key."""
+
+    unit: Optional[float]
+    evidence: str = ""
+    key: str = ""
+
+    def of(self, count: float) -> float:
+        return 0.0 if self.unit is None else self.unit * count
 
 
-def _event_terms(figures, counters, ends, placement, hops, inferences):
+def _prices(figures: _Figures) -> dict[str, _Price]:
+    """The price of each event term. ``spiking`` is the extra of an active (spiking) neuron's
+    update over an inactive one, where the model tells them apart."""
+    get = lambda field: _Price(*figures.get(field))  # noqa: E731
+    active, inactive = get("neuron_update"), get("neuron_update_inactive")
+    if active.unit is not None and inactive.unit is not None:
+        update, spiking = inactive, _Price(active.unit - inactive.unit)
+    else:  # one figure per update, plus the state access where the model splits it out
+        access = get("neuron_access")
+        parts = [x for x in (active, access) if x.unit is not None]
+        update = _Price(sum(x.unit for x in parts), "/".join(sorted({x.evidence for x in parts})),
+                        ",".join(x.key for x in parts)) if parts else _Price(None)
+        spiking = _Price(0.0)
+    message = get("message_out")
+    hops = [x for x in (get("hop_ew"), get("hop_ns")) if x.unit is not None]
+    hop = _Price(sum(x.unit for x in hops) / len(hops),  # routes give no direction: the mean
+                 "/".join(sorted({x.evidence for x in hops})), ",".join(x.key for x in hops)) \
+        if hops else _Price(None)
+    return {"synaptic_ops": get("synaptic_op"), "neuron_updates": update, "spiking": spiking,
+            "spikes_out": get("spike_out"),
+            "messages": message if message.unit is not None else get("spike_local"),
+            "hops": hop}
+
+
+def _event_terms(prices, counters, ends, placement, hops, inferences):
     """The event terms per inference, the per-layer split and the unpriced term names."""
-    totals = {k: float(np.sum(v)) / inferences for k, v in counters.spikes.items()}
-    syn_e, syn_ev, syn_key = figures.get("synaptic_op")
-    upd_e, extra_e, upd_ev, upd_key = _neuron_prices(figures)
-    out_e, out_ev, out_key = figures.get("spike_out")
-    msg_e, msg_ev, msg_key = figures.get("message_out")
-    if msg_e is None:
-        msg_e, msg_ev, msg_key = figures.get("spike_local")
-    hop_e, hop_ev, hop_key = _hop_price(figures)
-    layers, sums = [], {k: 0.0 for k in ("synaptic_ops", "neuron_updates", "spikes_out",
-                                         "messages", "hops")}
-    for pop in counters.neuron_updates:
-        updates = float(np.sum(counters.neuron_updates[pop])) / inferences
-        spikes = totals[pop]
-        energy = {"neuron_updates": _price(upd_e, updates) + _price(extra_e, spikes),
-                  "spikes_out": _price(out_e, spikes)}
-        sums["neuron_updates"] += updates
-        sums["spikes_out"] += spikes
-        layers.append(LayerCost(pop, "population", len(placement[pop]),
-                                {"neuron_updates": updates, "spikes": spikes}, energy))
+    per_inference = lambda a: float(np.sum(a)) / inferences  # noqa: E731
+    spikes = {k: per_inference(v) for k, v in counters.spikes.items()}
+    layers = []
+    for pop, updates in counters.neuron_updates.items():
+        counts = {"neuron_updates": per_inference(updates), "spikes_out": spikes[pop]}
+        energy = {"neuron_updates": prices["neuron_updates"].of(counts["neuron_updates"])
+                  + prices["spiking"].of(spikes[pop]),
+                  "spikes_out": prices["spikes_out"].of(spikes[pop])}
+        layers.append(LayerCost(pop, "population", len(placement[pop]), counts, energy))
     for name, (source, target) in ends.items():
-        ops = float(np.sum(counters.synaptic_events[name])) / inferences
-        messages = totals.get(source, 0.0) * len(placement.get(target, ()))
-        hop_count = float(np.sum(hops[name])) / inferences if hops and name in hops else 0.0
-        for key, value in (("synaptic_ops", ops), ("messages", messages), ("hops", hop_count)):
-            sums[key] += value
-        energy = {"synaptic_ops": _price(syn_e, ops), "messages": _price(msg_e, messages),
-                  "hops": _price(hop_e, hop_count)}
-        layers.append(LayerCost(name, "connection", len(placement.get(target, ())),
-                                {"synaptic_ops": ops, "messages": messages, "hops": hop_count},
+        counts = {"synaptic_ops": per_inference(counters.synaptic_events[name]),
+                  "messages": spikes.get(source, 0.0) * len(placement.get(target, ())),
+                  "hops": per_inference(hops[name]) if hops and name in hops else 0.0}
+        energy = {k: prices[k].of(v) for k, v in counts.items()}
+        layers.append(LayerCost(name, "connection", len(placement.get(target, ())), counts,
                                 energy))
-    prices = {"synaptic_ops": (syn_e, syn_ev, syn_key), "neuron_updates": (upd_e, upd_ev,
-                                                                           upd_key),
-              "spikes_out": (out_e, out_ev, out_key), "messages": (msg_e, msg_ev, msg_key),
-              "hops": (hop_e if hops else None, hop_ev, hop_key)}
     terms, unpriced = [], []
-    for name, (unit, evidence, key) in prices.items():
-        if unit is None:
-            unpriced.append(name if name != "hops" or hops else "hops (no routes given)")
-            continue
-        energy = sum(lay.energy[name] for lay in layers if name in lay.energy)
-        terms.append(Term(name, energy, sums[name], unit, evidence, key))
+    for name in ("synaptic_ops", "neuron_updates", "spikes_out", "messages", "hops"):
+        price = prices[name]
+        if name == "hops" and not hops:
+            unpriced.append("hops (no routes given)")
+        elif price.unit is None:
+            unpriced.append(name)
+        else:
+            found = [lay for lay in layers if name in lay.events]
+            terms.append(Term(name, sum(lay.energy[name] for lay in found),
+                              sum(lay.events[name] for lay in found), price.unit,
+                              price.evidence, price.key))
     return terms, layers, unpriced
 
 
-def _hop_price(figures) -> tuple[Optional[float], str, str]:
-    """Mean of the east-west and north-south hop energies (routes give no direction)."""
-    found = [figures.get(f) for f in ("hop_ew", "hop_ns")]
-    found = [f for f in found if f[0] is not None]
-    if not found:
-        return None, "", ""
-    return (sum(f[0] for f in found) / len(found), "/".join(sorted({f[1] for f in found})),
-            ",".join(f[2] for f in found))
-
-
-def _price(unit: Optional[float], count: float) -> float:
-    return 0.0 if unit is None else unit * count
-
-
 def _fixed_terms(figures, chips: int, steps: int, inference_time: float) -> list[Term]:
+    """Static power over the inference and the per-step overhead, for the chips in use."""
     terms = []
     power, evidence, key = figures.get("static_power")
     if power is not None:
@@ -421,16 +298,15 @@ def _fixed_terms(figures, chips: int, steps: int, inference_time: float) -> list
     return terms
 
 
-def _core_costs(figures, rows, work, inferences, batch) -> list[CoreCost]:
-    """Each core's events and event energy per inference, and its busy time."""
-    syn_e = figures.get("synaptic_op")[0] or 0.0
-    upd_e, extra_e, _, _ = _neuron_prices(figures)
-    out_e = figures.get("spike_out")[0] or 0.0
+def _core_costs(prices, rows, work, inferences, batch) -> list[CoreCost]:
+    """Each core's events and their energy per inference (messages and hops, which belong to
+    links, excluded), and its busy time."""
     out = []
     for r, busy in zip(rows, work):
         ops, updates, spikes = (float(np.sum(r[k])) / inferences
                                 for k in ("synaptic_ops", "neuron_updates", "spikes"))
-        energy = ops * syn_e + updates * (upd_e or 0.0) + spikes * (extra_e + out_e)
+        energy = (prices["synaptic_ops"].of(ops) + prices["neuron_updates"].of(updates)
+                  + prices["spiking"].of(spikes) + prices["spikes_out"].of(spikes))
         out.append(CoreCost(r["core"], r["chip"], r["population"], r["neurons"], ops, updates,
                             spikes, energy, float(busy.sum()) * batch / inferences))
     return out

@@ -1,0 +1,132 @@
+"""What ``snnc.hw_models.cost.estimate`` returns: energy (J) and time (s) per inference, with
+the static, overhead and event terms apart, per layer and per core, each term labelled with
+the evidence kind of its figures; ``to_dict`` for JSON, ``lines``/``format`` for a text table.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Term:
+    """One energy term per inference: ``count`` events (steps for overhead, seconds x chips
+    for static) at ``unit`` joules (watts for static) each."""
+
+    name: str
+    energy: float
+    count: float
+    unit: float
+    evidence: str
+    source: str
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """A population (neuron updates, spikes out) or a connection (synaptic ops, messages),
+    per inference."""
+
+    name: str
+    kind: str  # "population" or "connection"
+    cores: int
+    events: Mapping[str, float]
+    energy: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class CoreCost:
+    """One core's share of its population's work, per inference; ``busy`` is its event work
+    time summed over the inference's steps."""
+
+    core: int
+    chip: int
+    population: str
+    neurons: int
+    synaptic_ops: float
+    neuron_updates: float
+    spikes: float
+    energy: float
+    busy: float
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Energy (J) and time (s) per inference, the terms apart, per layer and per core."""
+
+    chip: str
+    model: str
+    steps_per_inference: int
+    inferences: float
+    chips: int
+    cores: int
+    step_time: float
+    """Mean step length: overhead plus the slowest core's work."""
+    step_overhead_time: float
+    step_overhead_source: str
+    """Evidence and key of the overhead time (a fitted overhead, else a bare barrier sync)."""
+    step_work_time: float
+    """Mean over steps of the slowest core's event work."""
+    inference_time: float
+    static: float
+    overhead: float
+    events: float
+    terms: tuple[Term, ...]
+    layers: tuple[LayerCost, ...]
+    per_core: tuple[CoreCost, ...]
+    unpriced: tuple[str, ...]
+
+    @property
+    def dynamic(self) -> float:
+        return self.overhead + self.events
+
+    @property
+    def total(self) -> float:
+        return self.static + self.dynamic
+
+    @property
+    def inference_rate(self) -> float:
+        return 1.0 / self.inference_time
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.update(dynamic=self.dynamic, total=self.total, inference_rate=self.inference_rate)
+        return out
+
+    def lines(self) -> list[str]:
+        """A text table: the summary, the terms, then layers and cores."""
+        out = [f"{self.chip} / energy model '{self.model}': {self.chips} chip(s), {self.cores} "
+               f"cores, {self.steps_per_inference} steps per inference",
+               f"  step {_us(self.step_time)} = overhead {_us(self.step_overhead_time)} "
+               f"[{self.step_overhead_source}] + slowest core {_us(self.step_work_time)}; "
+               f"inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)",
+               f"  energy per inference {_uj(self.total)} = static {_uj(self.static)} + "
+               f"overhead {_uj(self.overhead)} + events {_uj(self.events)} "
+               f"(dynamic {_uj(self.dynamic)})",
+               f"  {'term':16} {'per inference':>14} {'count':>12} {'each':>10}  evidence"]
+        for t in self.terms:
+            out.append(f"  {t.name:16} {_uj(t.energy):>14} {t.count:12.4g} {t.unit:10.3g}  "
+                       f"{t.evidence} ({t.source})")
+        if self.unpriced:
+            out.append(f"  unpriced (no figure in the model): {', '.join(self.unpriced)}")
+        out.append(f"  {'layer':24} {'cores':>5} {'events per inference':40} {'energy':>12}")
+        for lay in self.layers:
+            events = ", ".join(f"{k} {v:.4g}" for k, v in lay.events.items())
+            out.append(f"  {lay.name:24} {lay.cores:5d} {events:40} "
+                       f"{_uj(sum(lay.energy.values())):>12}")
+        out.append(f"  {'core':>5} {'chip':>4} {'population':20} {'neurons':>7} {'syn ops':>10} "
+                   f"{'busy':>10} {'energy':>12}")
+        for c in self.per_core:
+            out.append(f"  {c.core:5d} {c.chip:4d} {c.population:20} {c.neurons:7d} "
+                       f"{c.synaptic_ops:10.4g} {_us(c.busy):>10} {_uj(c.energy):>12}")
+        return out
+
+    def format(self) -> str:
+        return "\n".join(self.lines())
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} us"
+
+
+def _uj(joules: float) -> str:
+    return f"{joules * 1e6:.2f} uJ"
