@@ -3,32 +3,44 @@ bit-accurately on the engine (Lava 0.10's ``Loihi2SimCfg(select_tag="fixed_pt")`
 
 Input: a graph that went through ``quantize{chip=loihi2}`` (or ``format=loihi``): every matrix
 and population carries ``hw["format"] == "loihi"`` (see ``snnc.passes.quant_loihi``). Nodes:
-Input, Output, Affine, Linear (optional per-synapse delays), LIF, CubaLIF, IF. Every matrix
-reads one Input or population and feeds one population; every Output reads a population.
+Input, Output, Flatten, Affine, Linear (optional per-synapse delays), LIF, CubaLIF, IF and the
+readouts LI, CubaLI. Every matrix reads one Input or population and feeds one population;
+every Output reads a population; Flatten nodes between them are index maps (C order on both
+sides, as Lava's flat processes) and lower to nothing. Convolutions and pools lower first
+(the ``lower`` pass of the default pipeline turns them into matrices).
 
 Lowering (``lower``), per quant_loihi's mapping:
 - an Input becomes an input population (``RingBuffer``) of its flattened size;
 - a population becomes a ``Lif`` with du, dv, vth, bias_mant, bias_exp from ``hw`` and the
-  initial v of the reference (v_leak, or v_reset for IF) as S (v0 - v_reset), rounded;
+  initial v of the reference (v_leak, or v_reset for IF) as S (v0 - origin), rounded, where
+  origin is v_reset (spiking) or 0 (readouts);
+- a readout (LI, CubaLI) is the same LIF with the largest threshold: quant_loihi chose its
+  scale S so that v can never cross it (see its docstring); an Output that reads a readout
+  returns its dequantized v, v_int / S (float), like the reference;
 - a matrix becomes a ``Synapse`` (Dense, or DelayDense where delays round to >= 1 step at
-  ``options.dt``) with the integer weights Lava receives, recovered from the dequantized float
-  weight W: quant_loihi stores W = m 2**(t + weight_exp + input_shift) / a with a the target's
-  factor (S g r, IF: S r, CubaLIF: times w_in (du + current_decay_offset) / D) and Lava stores
-  m << t, so the weight given to Lava is a W / 2**(weight_exp + input_shift), an exact integer
-  (checked). A CubaLIF's Affine bias is one more weight column (same grid) from an input
-  neuron that spikes every step; an LIF's or IF's Affine bias is already in bias_mant.
+  ``options.dt``; Sparse / DelaySparse below ``SPARSE_BELOW`` nonzero density) with the
+  integer weights Lava receives, recovered from the dequantized float weight W: quant_loihi
+  stores W = m 2**(t + weight_exp + input_shift) / a with a the target's factor (S g r, IF:
+  S r, CubaLIF/CubaLI: times w_in (du + current_decay_offset) / D) and Lava stores m << t, so
+  the weight given to Lava is a W / 2**(weight_exp + input_shift), an exact integer (checked).
+  A CubaLIF's or CubaLI's Affine bias is one more weight column (same grid) from an input
+  neuron that spikes every step; an LIF's, LI's or IF's Affine bias is already in bias_mant.
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
-step: a population k matrices from the input spikes k steps after the reference's (see
-``hops``). ``simulate(..., extra_steps=k)`` runs k steps of silent input more so that the
-last input steps' spikes still arrive. Decays truncate (Lava) where the reference multiplies
-in float, so spikes agree closely but not exactly (see tests/backends/test_loihi_target.py).
+step: a population k matrices from the input lags the reference by k steps (``distances``;
+per Output ``hops`` = ``output_shifts``). ``simulate`` aligns by default: it runs
+max(hops) steps of silent input more and returns each Output's values, and each recorded
+population's v, from its own lag on, so they line up step for step with the reference.
+``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added). Decays truncate
+(Lava) where the reference multiplies in float, and biases already act during the latency
+steps, so spikes agree closely but not exactly (see tests/backends/test_loihi_target.py).
 """
 from __future__ import annotations
 
 from typing import Collection, Mapping
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeError
 from snnc.hw_models import load_chip
@@ -41,56 +53,49 @@ from .. import engine
 from ..reference.simulator import Recording
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
-DESCRIPTION = ("Loihi 2 as Lava 0.10 models it, bit-accurate on integers "
-               "(needs a graph quantized for Loihi; one step of latency per matrix)")
-NODES = (n.Input, n.Output, n.Affine, n.Linear, n.LIF, n.CubaLIF, n.IF)
+DESCRIPTION = ("Loihi 2 as Lava 0.10 models it, bit-accurate on integers (needs a graph "
+               "quantized for Loihi; outputs aligned with the reference per layer of latency)")
+NODES = (n.Input, n.Output, n.Flatten, n.Affine, n.Linear, n.LIF, n.CubaLIF, n.IF, n.LI,
+         n.CubaLI)
 SUPPORTED = tuple(sorted(t.__name__ for t in NODES))
-DEFAULT_PIPELINE = "normalize,quantize{chip=loihi2}"
-MATRICES, POPULATIONS = (n.Affine, n.Linear), (n.LIF, n.CubaLIF, n.IF)
-ALWAYS = "__always_on__"  # the input neuron that carries CubaLIF Affine biases
+DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi2}"
+MATRICES = (n.Affine, n.Linear)
+READOUTS = (n.LI, n.CubaLI)
+POPULATIONS = (n.LIF, n.CubaLIF, n.IF, *READOUTS)
+CUBA = (n.CubaLIF, n.CubaLI)
+ALWAYS = "__always_on__"  # the input neuron that carries CubaLIF / CubaLI Affine biases
+# Below this nonzero density a matrix lowers to Sparse / DelaySparse. Lava keeps a Dense's
+# weights as one int32 per (target, source) pair and a Sparse's as a scipy CSR matrix: one
+# int32 value and one int32 column index per nonzero (plus a row pointer per target), so CSR
+# is the smaller store below half density; its product also skips the zeros. The engine runs
+# both alike (it picks its kernel by density), so the choice changes only what is emitted.
+SPARSE_BELOW = 0.5
 
 
-def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
-          ) -> LoihiNetwork:
-    """The Lava process network of a graph quantized for Loihi (see the module docstring)."""
-    graph = graph if graph.is_flat else flatten(graph)
+def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2", *,
+          sparse_below: float = SPARSE_BELOW) -> LoihiNetwork:
+    """The Lava process network of a graph quantized for Loihi (see the module docstring).
+    ``sparse_below``: the density under which a matrix becomes Sparse (0: all Dense)."""
+    graph = _flat(graph)
     spec = load_chip(chip)
     _check(graph, chip)
-    fmt = spec.formats
-    unity, offset = 2 ** fmt.decay_bits, fmt.current_decay_offset or 0
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
     neurons = {name: _lif(name, node, options)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
     synapses = []
     for name, node in graph.nodes.items():
-        if not isinstance(node, MATRICES):
-            continue
-        source, target = _ends(graph, name)
-        pop = graph.nodes[target]
-        a = _factor(pop, unity, offset).reshape(-1)
-        if a.size != node.weight.shape[0]:
-            raise GraphError(f"matrix '{name}' has {node.weight.shape[0]} outputs but feeds "
-                             f"'{target}' of {a.size} neurons")
-        unit = 2.0 ** (node.hw["weight_exp"] + fmt.input_shift)
-        kw = dict(weight_exp=int(node.hw["weight_exp"]),
-                  num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
-        delays = None
-        if node.delay is not None:
-            delays = np.rint(node.delay / options.dt).astype(np.int64)
-            delays = delays if delays.any() else None
-        weights = _integers(name, a[:, None] * node.weight / unit)
-        synapses.append((source, target, Synapse(weights, delays=delays, **kw)))
-        if isinstance(pop, n.CubaLIF) and isinstance(node, n.Affine) and np.any(node.bias):
-            inputs[ALWAYS] = 1
-            column = _integers(name, (a * node.bias / unit)[:, None])
-            synapses.append((ALWAYS, target, Synapse(column, **kw)))
+        if isinstance(node, MATRICES):
+            synapses += _synapses(graph, name, spec.formats, options, sparse_below)
+    if any(source == ALWAYS for source, _, _ in synapses):
+        inputs[ALWAYS] = 1
     return LoihiNetwork(inputs, neurons, tuple(synapses))
 
 
-def hops(graph: Graph) -> dict[str, int]:
-    """Per Output node, the fewest matrices on a path from an Input: the steps by which its
-    Loihi spikes lag the reference's (Lava's Dense latency; synapse delays not counted)."""
-    graph = graph if graph.is_flat else flatten(graph)
+def distances(graph: Graph) -> dict[str, int]:
+    """Per node, the fewest matrices on a path from an Input: the steps by which its Loihi
+    values lag the reference's (Lava's Dense latency; synapse delays not counted). Nodes no
+    Input reaches get 0."""
+    graph = _flat(graph)
     distance, frontier = {name: 0 for name in graph.inputs}, list(graph.inputs)
     while frontier:
         nxt = []
@@ -101,19 +106,219 @@ def hops(graph: Graph) -> dict[str, int]:
                     distance[succ] = d
                     nxt.append(succ)
         frontier = nxt
-    return {name: distance.get(name, 0) for name in graph.outputs}
+    return {name: distance.get(name, 0) for name in graph.nodes}
+
+
+def hops(graph: Graph) -> dict[str, int]:
+    """Per Output node, the steps by which its Loihi values lag the reference (``distances``
+    of the population it reads)."""
+    graph = _flat(graph)
+    depth = distances(graph)
+    return {name: depth[name] for name in graph.outputs}
+
+
+output_shifts = hops  # the name emitters use: Output -> steps to drop from Lava's start
+
+
+def outputs_of(graph: Graph) -> dict[str, tuple[str, tuple[int, ...], int]]:
+    """Per Output node: (the population it reads, the Output's shape, its shift in steps).
+    A Lava run gives the reference's values of step t at step t + shift; they are spikes, or
+    for a readout (LI, CubaLI) its v dequantized as v_int / hw["scale"]."""
+    graph = _flat(graph)
+    shifts = hops(graph)
+    return {name: (_reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
+            for name in graph.outputs}
 
 
 def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
              options: SimOptions = SimOptions(), record: Collection[str] = (), *,
-             chip: str = "loihi2", extra_steps: int = 0) -> Recording:
+             chip: str = "loihi2", align: bool = True, extra_steps: int = 0) -> Recording:
     """Run ``graph`` on Loihi (emulated) on inputs shaped (steps, batch, *input_shape).
 
-    outputs: per Output node, the spikes of its population, (steps + extra_steps, batch, n),
-    in the options' dtype, lagging the reference by ``hops(graph)`` steps. ``record`` names
-    populations whose v is kept, dequantized: v_int / S + v_reset (float)."""
-    graph = graph if graph.is_flat else flatten(graph)
+    outputs: per Output node, (steps, batch, *shape) in the options' dtype: the spikes of its
+    population, or a readout's v (float). ``record`` names populations whose v is kept,
+    dequantized (v_int / S + v_reset; readouts: v_int / S). spike_counts: per spiking
+    population, over the steps returned.
+    align=True: runs steps + max(hops) steps (silent input at the end) and returns each
+    population's steps [lag, lag + steps) (its ``distances``), step for step the reference's.
+    align=False: Lava's raw timing over steps + ``extra_steps`` steps."""
+    graph = _flat(graph)
+    if align and extra_steps:
+        raise OptionError("extra_steps is for align=False: an aligned run adds max(hops) "
+                          "steps itself")
     net = lower(graph, options, chip)
+    feeds, steps, batch = _feeds(graph, inputs)
+    depth = distances(graph)
+    extra = max(hops(graph).values(), default=0) if align else extra_steps
+    total = steps + extra
+    feeds = {name: np.concatenate([f, np.zeros((extra, *f.shape[1:]), bool)])
+             for name, f in feeds.items()}
+    if ALWAYS in net.inputs:
+        feeds[ALWAYS] = np.ones((total, batch, 1), bool)
+    unknown = sorted(set(record) - set(net.neurons))
+    if unknown:
+        raise InputError(f"cannot record {', '.join(unknown)}: no such population")
+    read = outputs_of(graph)
+    readouts = {pop for pop, _, _ in read.values() if isinstance(graph.nodes[pop], READOUTS)}
+    run = engine.run(to_engine(net, chip), feeds, total, batch=batch,
+                     probe=[f"{name}.v" for name in sorted(set(record) | readouts)])
+    _no_readout_spikes(graph, run)
+
+    def window(pop: str) -> slice:
+        return slice(depth[pop], depth[pop] + steps) if align else slice(None)
+
+    dtype = np.dtype(options.dtype)
+    outputs = {}
+    for name, (pop, shape, _) in read.items():
+        values = _volts(graph, pop, run) if pop in readouts else run.spikes[pop]
+        outputs[name] = values[window(pop)].reshape(-1, batch, *shape).astype(dtype)
+    states = {f"{name}.v": _volts(graph, name, run)[window(name)].reshape(
+        -1, batch, *graph.nodes[name].shape).astype(dtype) for name in record}
+    counts = {name: int(run.spikes[name][window(name)].sum()) for name in net.neurons
+              if graph.nodes[name].spiking}
+    return Recording(outputs=outputs, states=states, spike_counts=counts,
+                     steps=steps if align else total, batch=batch)
+
+
+# -- pieces -------------------------------------------------------------------------------------
+
+
+def _flat(graph: Graph) -> Graph:
+    return graph if graph.is_flat else flatten(graph)
+
+
+def _check(graph: Graph, chip: str) -> None:
+    for name, node in graph.nodes.items():
+        if not isinstance(node, NODES):
+            raise UnsupportedNodeError(name, type(node).__name__, chip, list(SUPPORTED))
+    unquantized = [name for name, node in graph.nodes.items()
+                   if isinstance(node, MATRICES + POPULATIONS) and node.hw.get("format") != "loihi"]
+    if unquantized:
+        raise OptionError(f"target {chip} needs a graph quantized for Loihi: compile with "
+                          f"-p '{DEFAULT_PIPELINE.replace('loihi2', chip)}' (not quantized: "
+                          f"{', '.join(unquantized[:5])})")
+    for name in graph.outputs:
+        _reads(graph, name)
+
+
+def _reads(graph: Graph, output: str) -> str:
+    """The one population an Output reads (through Flatten nodes)."""
+    pops = _behind(graph, output)
+    if len(pops) != 1 or not isinstance(graph.nodes[pops[0]], POPULATIONS):
+        raise GraphError(f"Output '{output}' must read one LIF, CubaLIF, IF, LI or CubaLI "
+                         f"population, got {pops}")
+    return pops[0]
+
+
+def _behind(graph: Graph, name: str) -> list[str]:
+    """The node's predecessors, looking through Flatten nodes (index maps, C order)."""
+    found = []
+    for p in graph.predecessors(name):
+        found += _behind(graph, p) if isinstance(graph.nodes[p], n.Flatten) else [p]
+    return found
+
+
+def _ahead(graph: Graph, name: str) -> list[str]:
+    """The node's successors, looking through Flatten nodes."""
+    found = []
+    for s in graph.successors(name):
+        found += _ahead(graph, s) if isinstance(graph.nodes[s], n.Flatten) else [s]
+    return found
+
+
+def _ends(graph: Graph, name: str) -> tuple[str, str]:
+    """The matrix's one source (Input or population) and one target population."""
+    sources, targets = _behind(graph, name), _ahead(graph, name)
+    if (len(sources) != 1 or not isinstance(graph.nodes[sources[0]], (n.Input, *POPULATIONS))
+            or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
+        raise GraphError(f"matrix '{name}' must read one Input or population and feed one "
+                         f"population (reads {sources}, feeds {targets})")
+    return sources[0], targets[0]
+
+
+def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: float
+              ) -> list[tuple[str, str, Synapse]]:
+    """The matrix as Lava's integer weights; a CubaLIF/CubaLI bias as a column from ALWAYS."""
+    node = graph.nodes[name]
+    source, target = _ends(graph, name)
+    pop = graph.nodes[target]
+    a = _factor(pop, 2 ** fmt.decay_bits, fmt.current_decay_offset or 0).reshape(-1)
+    if a.size != node.weight.shape[0]:
+        raise GraphError(f"matrix '{name}' has {node.weight.shape[0]} outputs but feeds "
+                         f"'{target}' of {a.size} neurons")
+    unit = 2.0 ** (node.hw["weight_exp"] + fmt.input_shift)
+    kw = dict(weight_exp=int(node.hw["weight_exp"]),
+              num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
+    delays = None
+    if node.delay is not None:
+        delays = np.rint(node.delay / options.dt).astype(np.int64)
+        delays = delays if delays.any() else None
+    weights = _integers(name, a[:, None] * node.weight / unit)
+    found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
+    if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
+        column = _integers(name, (a * node.bias / unit)[:, None])
+        found.append((ALWAYS, target, _synapse(column, None, kw, sparse_below)))
+    return found
+
+
+def _synapse(weights: np.ndarray, delays: np.ndarray | None, kw: dict, sparse_below: float
+             ) -> Synapse:
+    """Dense, or Sparse (CSR weights) below ``sparse_below`` density. Delays stay a dense
+    matrix either way: the engine reads them so, and ``lava.py`` makes them CSR for Lava."""
+    if weights.size and np.count_nonzero(weights) < sparse_below * weights.size:
+        return Synapse(csr_matrix(weights), delays=delays, sparse=True, **kw)
+    return Synapse(weights, delays=delays, **kw)
+
+
+def _scalar(pop_name: str, hw: dict, key: str) -> int:
+    value = np.asarray(hw[key])
+    if value.size > 1 and np.ptp(value):
+        raise OptionError(f"population '{pop_name}': {key} differs per neuron but Lava shares it "
+                          f"per population (see the quantize report's per_neuron)")
+    return int(value.reshape(-1)[0])
+
+
+def _origin(node: n.Neuron) -> np.ndarray | float:
+    """The float v that Lava's v = 0 stands for: v_reset (spiking) or 0 (readouts)."""
+    return node.v_reset if node.spiking else 0.0
+
+
+def _lif(name: str, node: n.Neuron, options: SimOptions) -> Lif:
+    hw, size = node.hw, int(np.prod(node.shape))
+    reset = node.reset or options.reset if node.spiking else "to_v_reset"
+    if not (reset == "to_v_reset" or (reset == "zero" and not np.any(node.v_reset))):
+        raise OptionError(f"population '{name}': reset '{reset}' is not Lava's (v <- v_reset)")
+    v0 = getattr(node, "v_leak", _origin(node)) - _origin(node)
+    v0 = np.broadcast_to(np.rint(hw["scale"] * v0), node.shape).reshape(-1).astype(np.int64)
+    per = lambda key: np.broadcast_to(np.asarray(hw[key], np.int64), node.shape).reshape(-1)
+    return Lif(size=size, du=_scalar(name, hw, "du"), dv=_scalar(name, hw, "dv"),
+               vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
+               bias_exp=per("bias_exp"), v=v0)
+
+
+def _factor(pop: n.Neuron, unity: int, offset: int) -> np.ndarray:
+    """Lava integer units per unit of matrix output at ``pop``: S g r [w_in g_syn]."""
+    hw = pop.hw
+    factor = hw["scale"] * np.broadcast_to(np.asarray(pop.r, np.float64), pop.shape)
+    if not isinstance(pop, n.IF):
+        factor = factor * np.asarray(hw["dv"]) / unity
+    if isinstance(pop, CUBA):
+        factor = factor * pop.w_in * (np.asarray(hw["du"]) + offset) / unity
+    return factor
+
+
+def _integers(name: str, values: np.ndarray) -> np.ndarray:
+    rounded = np.rint(values)
+    if values.size and np.max(np.abs(values - rounded)) > 1e-3:
+        raise GraphError(f"matrix '{name}': weights are not on Lava's grid (off by up to "
+                         f"{np.max(np.abs(values - rounded)):.3g}); quantize the graph for Loihi "
+                         f"last, after every pass that changes weights")
+    return rounded.astype(np.int64)
+
+
+def _feeds(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray
+           ) -> tuple[dict[str, np.ndarray], int, int]:
+    """Per Input, its spikes as bool (steps, batch, size); and (steps, batch)."""
     if not isinstance(inputs, Mapping):
         if len(graph.inputs) != 1:
             raise InputError(f"graph has inputs {graph.inputs}; pass one array per input name")
@@ -128,102 +333,27 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
             raise InputError(f"input '{name}' has shape {array.shape}; expected "
                              f"(steps, batch, {', '.join(map(str, shape))})")
         lengths.add(array.shape[:2])
-        flat = array.reshape(*array.shape[:2], -1) != 0
-        feeds[name] = np.concatenate(
-            [flat, np.zeros((extra_steps, *flat.shape[1:]), bool)]) if extra_steps else flat
+        feeds[name] = array.reshape(*array.shape[:2], -1) != 0
     if len(lengths) != 1:
         raise InputError(f"inputs disagree on (steps, batch): {sorted(lengths)}")
     steps, batch = next(iter(lengths))
-    steps += extra_steps
-    if ALWAYS in net.inputs:
-        feeds[ALWAYS] = np.ones((steps, batch, 1), bool)
-    unknown = sorted(set(record) - set(net.neurons))
-    if unknown:
-        raise InputError(f"cannot record {', '.join(unknown)}: no such population")
-    run = engine.run(to_engine(net, chip), feeds, steps, batch=batch,
-                     probe=[f"{name}.v" for name in record])
-    dtype = np.dtype(options.dtype)
-    outputs = {}
-    for name in graph.outputs:
-        (pop,) = graph.predecessors(name)
-        outputs[name] = run.spikes[pop].reshape(steps, batch, *graph.nodes[name].shape
-                                                ).astype(dtype)
-    states = {}
-    for name in record:
-        node = graph.nodes[name]
-        v = run.states[f"{name}.v"].reshape(steps, batch, *node.shape) / node.hw["scale"]
-        states[f"{name}.v"] = (v + node.v_reset).astype(dtype)
-    return Recording(outputs=outputs, states=states,
-                     spike_counts={name: int(run.spikes[name].sum()) for name in net.neurons},
-                     steps=steps, batch=batch)
+    return feeds, steps, batch
 
 
-# -- pieces -------------------------------------------------------------------------------------
+def _volts(graph: Graph, pop: str, run: engine.Recording) -> np.ndarray:
+    """A probed population's v in float units, (steps, batch, size)."""
+    node = graph.nodes[pop]
+    scale = float(np.asarray(node.hw["scale"]).reshape(-1)[0])
+    origin = np.broadcast_to(_origin(node), node.shape).reshape(-1)
+    return run.states[f"{pop}.v"] / scale + origin
 
 
-def _check(graph: Graph, chip: str) -> None:
-    for name, node in graph.nodes.items():
-        if not isinstance(node, NODES):
-            raise UnsupportedNodeError(name, type(node).__name__, chip, list(SUPPORTED))
-    unquantized = [name for name, node in graph.nodes.items()
-                   if isinstance(node, MATRICES + POPULATIONS) and node.hw.get("format") != "loihi"]
-    if unquantized:
-        raise OptionError(f"target {chip} needs a graph quantized for Loihi: compile with "
-                          f"-p 'normalize,quantize{{chip={chip}}}' (not quantized: "
-                          f"{', '.join(unquantized[:5])})")
-    for name in graph.outputs:
-        pops = graph.predecessors(name)
-        if len(pops) != 1 or not isinstance(graph.nodes[pops[0]], POPULATIONS):
-            raise GraphError(f"target {chip}: Output '{name}' must read one LIF, CubaLIF or IF "
-                             f"population, got {pops}")
-
-
-def _ends(graph: Graph, name: str) -> tuple[str, str]:
-    """The matrix's one source (Input or population) and one target population."""
-    sources, targets = graph.predecessors(name), graph.successors(name)
-    if (len(sources) != 1 or not isinstance(graph.nodes[sources[0]], (n.Input, *POPULATIONS))
-            or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
-        raise GraphError(f"matrix '{name}' must read one Input or population and feed one "
-                         f"population (reads {sources}, feeds {targets})")
-    return sources[0], targets[0]
-
-
-def _scalar(pop_name: str, hw: dict, key: str) -> int:
-    value = np.asarray(hw[key])
-    if value.size > 1 and np.ptp(value):
-        raise OptionError(f"population '{pop_name}': {key} differs per neuron but Lava shares it "
-                          f"per population (see the quantize report's per_neuron)")
-    return int(value.reshape(-1)[0])
-
-
-def _lif(name: str, node: n.Neuron, options: SimOptions) -> Lif:
-    hw, size = node.hw, int(np.prod(node.shape))
-    reset = node.reset or options.reset
-    if not (reset == "to_v_reset" or (reset == "zero" and not np.any(node.v_reset))):
-        raise OptionError(f"population '{name}': reset '{reset}' is not Lava's (v <- v_reset)")
-    v0 = getattr(node, "v_leak", node.v_reset) - node.v_reset
-    v0 = np.broadcast_to(np.rint(hw["scale"] * v0), node.shape).reshape(-1).astype(np.int64)
-    per = lambda key: np.broadcast_to(np.asarray(hw[key], np.int64), node.shape).reshape(-1)
-    return Lif(size=size, du=_scalar(name, hw, "du"), dv=_scalar(name, hw, "dv"),
-               vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
-               bias_exp=per("bias_exp"), v=v0)
-
-
-def _factor(pop: n.Neuron, unity: int, offset: int) -> np.ndarray:
-    """Lava integer units per unit of matrix output at ``pop``: S g r [w_in g_syn]."""
-    hw = pop.hw
-    factor = hw["scale"] * np.broadcast_to(np.asarray(pop.r, np.float64), pop.shape)
-    if not isinstance(pop, n.IF):
-        factor = factor * np.asarray(hw["dv"]) / unity
-    if isinstance(pop, n.CubaLIF):
-        factor = factor * pop.w_in * (np.asarray(hw["du"]) + offset) / unity
-    return factor
-
-
-def _integers(name: str, values: np.ndarray) -> np.ndarray:
-    rounded = np.rint(values)
-    if values.size and np.max(np.abs(values - rounded)) > 1e-3:
-        raise GraphError(f"matrix '{name}': weights are not on Lava's grid (off by up to "
-                         f"{np.max(np.abs(values - rounded)):.3g}); quantize the graph for Loihi "
-                         f"last, after every pass that changes weights")
-    return rounded.astype(np.int64)
+def _no_readout_spikes(graph: Graph, run: engine.Recording) -> None:
+    """A readout that spiked had v reset: its values are wrong, so say so rather than return
+    them (quant_loihi's scale rules this out; a graph quantized otherwise might not)."""
+    for name, spikes in run.spikes.items():
+        node = graph.nodes.get(name)
+        if isinstance(node, READOUTS) and spikes.any():
+            raise GraphError(f"readout '{name}' ({type(node).__name__}) crossed Lava's largest "
+                             f"threshold, so its v was reset; quantize it with "
+                             f"quantize{{chip=...}}, whose scale keeps v below it")

@@ -2,11 +2,14 @@
 from functools import partial
 
 from .target import DESCRIPTION as _DESCRIPTION
-from .target import SUPPORTED, hops, lower
+from .target import SUPPORTED, distances, hops, output_shifts, outputs_of
+from .target import lower as _lower
 from .target import simulate as _simulate
 
 DESCRIPTION = _DESCRIPTION.replace("Loihi 2", "Loihi 1")
-DEFAULT_PIPELINE = "normalize,quantize{chip=loihi1}"
+DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi1}"
+lower = partial(_lower, chip="loihi1")
 simulate = partial(_simulate, chip="loihi1")
 
-__all__ = ["DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "hops", "lower", "simulate"]
+__all__ = ["DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "distances", "hops", "lower",
+           "output_shifts", "outputs_of", "simulate"]

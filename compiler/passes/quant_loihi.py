@@ -29,6 +29,15 @@ Choices, all per population:
   u wraps there. (Lava does not saturate a_in to its int16 declaration, input_bits, so u's
   width is the one that binds.) Weight precision does not depend on S (the exponent absorbs
   it); S sets the resolution of the threshold, the bias and the integer membrane.
+- Readouts (LI, CubaLI): Lava has no non-spiking LIF, so they run as an LIF with the largest
+  threshold, vth = 2**threshold_bits - 1, and S small enough that v can never exceed it: for
+  any input, |v| <= |v_leak| + (P + B) / (g g_syn) (g_syn = 1 for LI) with P the largest
+  one-step input of binary spikes and B the largest Affine bias input (both through the
+  factor), since v - v_leak relaxes by g per step toward r i and i by g_syn toward its input.
+  Rounding to nearest at most doubles any weight or bias (|rint(x)| <= 2 |x| where rint(x) !=
+  0) and Lava's decays truncate toward 0, so the integer |v| <= 2 S bound: S keeps twice the
+  bound within vth << threshold_shift, and no spike can happen. (The threshold alone could
+  not prevent one: v saturates at 2**23 - 1, above the largest (2**17 - 1) << 6.)
 - Weights: the sign mode is Lava's inference on a * W: all >= 0 EXCITATORY (m in
   [0, 2**n - 1]), all <= 0 INHIBITORY (m in [-(2**n - 1), 0]), else MIXED (m in
   [-2**(n'-1), 2**(n'-1) - 1]), n = ``bits`` or weight_bits, n' = n - (weight_bits -
@@ -47,8 +56,8 @@ Choices, all per population:
   for ``check`` to refuse.
 
 hw of a matrix: format, sign_mode, num_weight_bits, weight_exp (Lava's), target (the
-population whose scale it uses). hw of a population: format, dv, du, vth (spiking), bias_mant,
-bias_exp, scale (S): ints, or int arrays where they differ per neuron.
+population whose scale it uses). hw of a population: format, dv, du, vth (the largest for
+readouts), bias_mant, bias_exp, scale (S): ints, or int arrays where they differ per neuron.
 """
 from __future__ import annotations
 
@@ -153,20 +162,26 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Spec, setting: Sett
     """Quantize the decays and choose the scale S (see the module docstring)."""
     unity, report, changes = spec.unity, {}, {}
     du = np.full(node.shape, unity - spec.du_offset)  # (du + offset) / D = 1: no current memory
+    settle = np.zeros(node.shape)  # g g_syn: the fraction of a constant input v settles at
     if isinstance(node, NO_LEAK):
         dv, factor = np.zeros(node.shape, dtype=np.int64), node.r.astype(np.float64)
     else:
         tau = "tau_mem" if isinstance(node, CUBA) else "tau"
         dv, changes[tau] = quantized_gain(getattr(node, tau), unity, 1, unity - 1,
                                           setting.options)
-        factor = dv / unity * node.r
+        factor, settle = dv / unity * node.r, dv / unity
         report["tau_error"] = relative_error(getattr(node, tau), changes[tau])
     if isinstance(node, CUBA):
         kept, changes["tau_syn"] = quantized_gain(node.tau_syn, unity, max(1, spec.du_offset),
                                                   unity - 1 + spec.du_offset, setting.options)
         du, factor = kept - spec.du_offset, factor * node.w_in * kept / unity
+        settle = settle * kept / unity
         report["tau_syn_error"] = relative_error(node.tau_syn, changes["tau_syn"])
     scale = _scale(graph, node, factor, inputs, spec)
+    if not node.spiking and np.all(settle > 0):
+        bound = _readout_bound(graph, node, factor, settle, inputs)
+        scale = min(scale, _pow2_scale(factor, _vth_top(spec) / (2 * bound)))
+        report["v_bound"] = bound
     hw = {"format": "loihi", "dv": compact(dv), "du": compact(du), "scale": scale}
     report.update(dv=_shown(hw["dv"]), du=_shown(hw["du"]), scale=scale)
     return _Population(dataclasses.replace(node, **changes), dv / unity, factor, scale, hw,
@@ -174,18 +189,36 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Spec, setting: Sett
 
 
 def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Spec) -> float:
-    reference = float(np.max(np.abs(factor), initial=0.0)) or 1.0
     limits = []
     if node.spiking:
         theta = float(np.max(node.v_threshold - node.v_reset))
-        vth_top = float((2 ** spec.threshold_bits - 1) << spec.threshold_shift)
         if theta > 0:
-            limits.append(min(vth_top, spec.state_limit) / theta)
+            limits.append(min(_vth_top(spec), spec.state_limit) / theta)
     peak = max(summed_input(graph, inputs, factor))
     if peak > 0:
         limits.append(spec.state_limit / peak)
-    k = int(np.floor(np.log2(min(limits) * reference))) if limits else 0
+    return _pow2_scale(factor, min(limits, default=None))
+
+
+def _pow2_scale(factor: np.ndarray, limit: float | None) -> float:
+    """The largest S = 2**k / max|factor| with S <= limit (k = 0 without a limit)."""
+    reference = float(np.max(np.abs(factor), initial=0.0)) or 1.0
+    k = int(np.floor(np.log2(limit * reference))) if limit else 0
     return 2.0 ** k / reference
+
+
+def _vth_top(spec: _Spec) -> float:
+    return float((2 ** spec.threshold_bits - 1) << spec.threshold_shift)
+
+
+def _readout_bound(graph: Graph, node: n.Neuron, factor: np.ndarray, settle: np.ndarray,
+                   inputs: dict) -> float:
+    """The largest |v| a readout (LI, CubaLI) can reach on any binary input: |v_leak| +
+    (one-step input + Affine bias input) / (g g_syn), in float units (see the docstring)."""
+    drive = max(summed_input(graph, inputs, factor)) + sum(
+        float(np.max(np.abs(factor * path * per_neuron(graph.nodes[m].bias, node.shape))))
+        for m, path in inputs.items() if hasattr(graph.nodes[m], "bias"))
+    return float(np.max(np.abs(node.v_leak)) + drive / np.min(settle)) or 1.0
 
 
 def _matrix(node: n.Node, name: str, pops: dict, plans: dict, spec: _Spec,
@@ -230,6 +263,8 @@ def _threshold_and_bias(name: str, plan: _Population, inputs: dict, exclusive: s
         plan.report.update(vth=_shown(plan.hw["vth"]), threshold_clipped=clipped,
                            threshold_error=relative_error(node.v_threshold - origin,
                                                           changes["v_threshold"] - origin))
+    else:  # a readout: the largest threshold, which its scale keeps v below (see _plan)
+        plan.hw["vth"] = 2 ** spec.threshold_bits - 1
     drive = _drive(plan, inputs, result, origin)
     mant, exp, clipped = _bias(scale * drive, spec)
     residual = mant * 2.0 ** exp / scale - drive
