@@ -181,8 +181,9 @@ class FastRunner(_Runner):
         """Whether, for ``steps`` inputs with |a_in| <= a_max from the current state, u can
         never wrap and v never reach the lower clip (exact bounds in Python ints).
 
-        u: |decay(u)| <= |u| keep_u / D, so |u_t| <= U = max(|u_0|, A D / (D - keep_u)) with
-        A = a_max << input_shift (induction: keep_u/D U + A <= U); no wrap while U < M.
+        u: |decay(u)| <= |u| keep_u / D, so with A = a_max << input_shift, |u_t| <= |u_0| + t A
+        and |u_t| <= max(|u_0|, A D / (D - keep_u)) (induction: keep_u/D U + A <= U); U, the
+        smaller of the two, bounds every step; no wrap while U < M.
         v: the drive u + bias is >= -N with N = U + max(-bias); the decay, its truncation
         toward zero and the reset to 0 only raise a negative v, so min(v_t, 0) >= -L_t with
         L_t <= L_{t-1} keep_v / D + N: L_t <= min(L_0 + t N, max(L_0, N D / (D - keep_v))).
@@ -191,9 +192,12 @@ class FastRunner(_Runner):
         u0 = int(max(self.u.max(), -self.u.min()))
         rate_u, rate_v = unity - self.keep_u, unity - self.keep_v
         big_a = a_max << self.act_shift
-        if u0 >= m or big_a * unity >= m * rate_u:
+        u_bound = u0 + steps * big_a
+        if rate_u > 0:  # ceil: |u_t| is an integer
+            u_bound = min(u_bound, max(u0, -(-big_a * unity // rate_u)))
+        if u_bound >= m:
             return False
-        drive = max(u0, -(-big_a * unity // rate_u)) + self.negative_bias  # ceil(U) + ...
+        drive = u_bound + self.negative_bias
         low = max(-int(self.v.min()), 0)
         return low + steps * drive <= limit or (
             rate_v > 0 and low <= limit and drive * unity <= limit * rate_v)
