@@ -79,7 +79,8 @@ def test_loihi2_facts():
     chip = load_chip("loihi2")
     assert chip.core.neurons_per_core * chip.topology.cores_per_chip == 1_048_576
     assert chip.delays.max_steps == 63
-    assert chip.energy_model is None and chip.default_energy is None
+    assert chip.energy_model == "calibrated"  # per-event figures estimated, overhead fitted
+    assert chip.sources["energy.calibrated.synaptic_op"].evidence == "estimated"
     assert chip.measurements["pilotnet_lif"].total_power == pytest.approx(0.679)
 
 
