@@ -15,7 +15,8 @@ snnc's time is ``snnc.backends.engine.run`` on the network lowered by
 the best of --repeats rounds, with the default schedule (layer by layer: these networks have no
 cycles) and, for comparison, ``schedule="step"`` (the schedule recurrent networks use); its
 *total* is one cold pass: lowering plus the first run (which builds the dense weight matrices).
-The output layer's spikes must be identical in both, or the script fails.
+The output layer's spikes must be identical in both, or the script fails. ``--rounds R``
+repeats everything R times and prints the spread of the ratios (timings vary with the load).
 
 Synaptic events are spikes sent x fan-out (nonzero weights), from the engine's counters;
 events per second divide them by each simulator's stepping time.
@@ -130,7 +131,7 @@ def report(rows: list[dict], batch: int, batch_rates: dict) -> None:
               f"{s['lower']:12.4f} {s['cold']:12.4f} {lv['steady'] * n / s['run']:9.1f} "
               f"{lv['total'] / s['cold']:8.1f}")
     print()
-    for r in rows:
+    for r in rows[-len(NETWORKS):]:
         s, lv, n = r["snnc"], r["lava"], r["steps"]
         rates = ", ".join(f"{k} {v:.3f}" for k, v in r["rates"].items())
         print(f"{r['name']}: {r['synapses']} synapses, {n} steps, spike rates per step: {rates}; "
@@ -145,10 +146,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--lava-runs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64, help="batch of the engine-only rate")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat every measurement; prints the spread of the ratios")
     args = parser.parse_args()
-    rows = [measure(name, args.steps, args.repeats, args.lava_runs) for name in NETWORKS]
+    rows = [measure(name, args.steps, args.repeats, args.lava_runs)
+            for _ in range(args.rounds) for name in NETWORKS]
     rates = {name: batch_rate(name, args.steps, args.batch, 3) for name in NETWORKS}
     report(rows, args.batch, rates)
+    if args.rounds > 1:
+        spread(rows)
+
+
+def spread(rows: list[dict]) -> None:
+    """min / median / max over the rounds of the steady ratio and both ms/step."""
+    print()
+    for name in NETWORKS:
+        mine = [r for r in rows if r["name"] == name]
+        ratio = [r["lava"]["steady"] * r["steps"] / r["snnc"]["run"] for r in mine]
+        lava = [r["lava"]["steady"] * 1e3 for r in mine]
+        snnc = [r["snnc"]["run"] / r["steps"] * 1e3 for r in mine]
+        print(f"{name} over {len(mine)} rounds (min / median / max): x steady "
+              + " / ".join(f"{v:.1f}" for v in _three(ratio)) + "; Lava ms/step "
+              + " / ".join(f"{v:.3f}" for v in _three(lava)) + "; snnc ms/step "
+              + " / ".join(f"{v:.4f}" for v in _three(snnc)))
+
+
+def _three(values: list[float]) -> tuple[float, float, float]:
+    return min(values), float(np.median(values)), max(values)
 
 
 if __name__ == "__main__":

@@ -162,8 +162,9 @@ class FastRunner(_Runner):
         np.add(u, 2 * self.half, out=u, where=self.mask)
 
     def scan(self, a_in: np.ndarray, probe: Collection[str]) -> tuple[np.ndarray, dict]:
-        """u over all steps of the window first (it does not depend on spikes), then v step
-        by step; the wrap and clip are decided from the actual u trajectory."""
+        """The fused loop where the window's inputs provably cause no wrap or clip; else u
+        over all steps of the window first (it does not depend on spikes), then v step by
+        step, with the wrap and clip decided from the actual u trajectory."""
         a_max = max(int(a_in.max()), -int(a_in.min())) if a_in.size else 0
         if not a_in.size or not self._fast_now(a_max):
             return super().scan(a_in, probe)  # step by step: exact where needed
