@@ -1,4 +1,4 @@
-"""The ``snnc`` command line: inspect, compile, simulate, targets.
+"""The ``snnc`` command line: inspect, compile, simulate, report, targets.
 
 Bad input exits with code 2 and one line naming the file, node and limit; ``--debug`` shows the
 traceback instead. Only the standard library loads at start-up: each command imports what it
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--print-between-passes", action="store_true",
                           help="print the graph after every pass")
     compile_.add_argument("--time-passes", action="store_true", help="print each pass's time")
+    add_chips(compile_)
     add_sim_options(compile_)
     compile_.set_defaults(run=commands.compile_)
 
@@ -53,11 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help=".npz with 'spikes' shaped (steps, [batch,] *input_shape), "
                                "or a NIR data file")
     simulate.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
+    simulate.add_argument("-p", "--pipeline", metavar="SPEC",
+                          help="passes to compile with first (default: the target's pipeline; "
+                               "none for a program directory)")
     simulate.add_argument("-o", "--output", type=Path, help="write outputs and states to this .npz")
     simulate.add_argument("--record", nargs="+", default=[], metavar="NODE",
                           help="also record the state variables (v, i) of these nodes")
     add_sim_options(simulate)
     simulate.set_defaults(run=commands.simulate)
+
+    report = sub.add_parser("report", help="energy, latency, resources and fidelity per target")
+    add_model_arguments(report)
+    report.add_argument("-t", "--target", default="all", metavar="TARGET[,TARGET...]|all",
+                        help="targets to report on (default: all)")
+    report.add_argument("-i", "--input", required=True, type=Path,
+                        help="the inputs to cost, as for `simulate` (one batch row = one "
+                             "inference)")
+    report.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
+    report.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    report.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    add_chips(report)
+    add_sim_options(report)
+    report.set_defaults(run=commands.report)
 
     targets = sub.add_parser("targets", help="list targets and their limits")
     targets.set_defaults(run=commands.targets)
@@ -69,6 +87,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, metavar="FILE.npz",
                         help="'inputs' (N, *input_shape) for ONNX conversion; 'spikes' "
                              "(steps, batch, *input_shape) and 'labels' for data-driven passes")
+
+
+def add_chips(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chips", type=int, metavar="N",
+                        help="chips on the board (default: as many as the chip model allows)")
 
 
 def add_sim_options(parser: argparse.ArgumentParser) -> None:

@@ -64,9 +64,16 @@ def compile_(args: argparse.Namespace) -> None:
         for record in records:
             print(f"  {record.seconds:9.4f} s  {record.applied.name}")
         print(f"  {sum(r.seconds for r in records):9.4f} s  total")
+    emitted: list[Path] = []
+    extras = None
+    if hasattr(target, "emit"):  # a real toolchain's files (Lava script) join the program
+        extras = lambda staging: emitted.extend(target.emit(compiled, options, staging))
     write_program(Program(compiled, args.target, options, spec,
-                          tuple(pass_entry(r) for r in records), str(args.model)), args.output)
+                          tuple(pass_entry(r) for r in records), str(args.model)), args.output,
+                  extras=extras)
     print(f"wrote {args.output}/ (target {args.target}, pipeline '{spec}')")
+    for path in emitted:
+        print(f"  {Path(args.output) / Path(path).name}")
 
 
 def simulate(args: argparse.Namespace) -> None:
@@ -75,8 +82,15 @@ def simulate(args: argparse.Namespace) -> None:
     from .inputs import load_spikes
     from .results import save_recording, summarize
 
+    from .passes import PassContext, parse, run_pipeline
+    from .program import is_program
+
     target = get_target(args.target)
-    graph, options, _ = load(args)
+    graph, options, calibration = load(args)
+    spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
+    if spec and not is_program(args.model):  # compile on the fly, as `compile` would
+        ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
+        graph, _ = run_pipeline(graph, parse(spec), ctx)
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     start = time.perf_counter()
     recording = target.simulate(graph, inputs, options, record=args.record)
@@ -85,6 +99,35 @@ def simulate(args: argparse.Namespace) -> None:
     if args.output:
         save_recording(recording, options, args.output)
         print(f"wrote {args.output}")
+
+
+def report(args: argparse.Namespace) -> None:
+    from snnc.backends import TARGETS
+
+    from .atomic import atomic_path
+    from .errors import OptionError
+    from .inputs import load_spikes
+    from .program import is_program, read_program
+    from .report import format_report
+    from .report import report as build
+
+    graph, options, _ = load(args)
+    compiled_for = read_program(args.model).target if is_program(args.model) else None
+    names = ([t for t in TARGETS if t != "reference"] if args.target == "all"
+             else args.target.split(","))
+    unknown = [t for t in names if t not in TARGETS]
+    if unknown:
+        raise OptionError(f"unknown target(s) {', '.join(unknown)} (available: "
+                          f"{', '.join(TARGETS)})")
+    inputs = load_spikes(args.input, graph, options.dt, args.steps)
+    data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for)
+    text = format_report(data, Path(args.model).name, args.format)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
 
 
 def targets(args: argparse.Namespace) -> None:

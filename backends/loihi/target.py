@@ -58,6 +58,7 @@ DESCRIPTION = ("Loihi 2 as Lava 0.10 models it, bit-accurate on integers (needs 
 NODES = (n.Input, n.Output, n.Flatten, n.Affine, n.Linear, n.LIF, n.CubaLIF, n.IF, n.LI,
          n.CubaLI)
 SUPPORTED = tuple(sorted(t.__name__ for t in NODES))
+CHIP = "loihi2"  # the chip model that mapping and costs use
 DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi2}"
 MATRICES = (n.Affine, n.Linear)
 READOUTS = (n.LI, n.CubaLI)
@@ -176,8 +177,10 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
         -1, batch, *graph.nodes[name].shape).astype(dtype) for name in record}
     counts = {name: int(run.spikes[name][window(name)].sum()) for name in net.neurons
               if graph.nodes[name].spiking}
+    activity = {name: spikes.sum(axis=(0, 1)) for name, spikes in run.spikes.items()}
     return Recording(outputs=outputs, states=states, spike_counts=counts,
-                     steps=steps if align else total, batch=batch)
+                     steps=steps if align else total, batch=batch, counters=run.counters,
+                     activity=activity)
 
 
 # -- pieces -------------------------------------------------------------------------------------

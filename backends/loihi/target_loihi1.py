@@ -7,9 +7,10 @@ from .target import lower as _lower
 from .target import simulate as _simulate
 
 DESCRIPTION = _DESCRIPTION.replace("Loihi 2", "Loihi 1")
+CHIP = "loihi1"
 DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi1}"
 lower = partial(_lower, chip="loihi1")
 simulate = partial(_simulate, chip="loihi1")
 
-__all__ = ["DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "distances", "hops", "lower",
+__all__ = ["CHIP", "DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "distances", "hops", "lower",
            "output_shifts", "outputs_of", "simulate"]

@@ -8,7 +8,7 @@ source produced on the previous step (zeros at step 0). Both give identical resu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Collection, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class Recording:
     spike_counts: dict[str, int] = field(default_factory=dict)  # per spiking node, all steps
     steps: int = 0
     batch: int = 0
+    # Emulated chips only: the engine's counters over every step run (alignment steps too) and
+    # per population or input, per-neuron spike totals (what routing and cost models read).
+    counters: Any = None
+    activity: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def make_kernel(node: n.Node, options: SimOptions, in_shape: tuple[int, ...]):

@@ -1,0 +1,144 @@
+"""``snnc report``: what a model costs on each target, and how faithfully it runs there.
+
+Per target: compile with the target's default pipeline (unless MODEL is already a program for
+it), map (partition, place, route) onto the target's chip model, simulate the inputs on the
+emulated chip, price the run with the chip's cost model (static, per-step overhead and event
+energy; step time), and compare the outputs with the float reference on the same inputs.
+One input sequence (one batch row) is one inference.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import numpy as np
+
+from .ir import Graph
+from .options import SimOptions
+
+FORMATS = ("table", "json", "markdown")
+
+
+def report(graph: Graph, targets: list[str], options: SimOptions,
+           inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
+           compiled_for: str | None = None) -> dict[str, Any]:
+    """The report as plain data: one entry per target. ``compiled_for`` names the target a
+    program MODEL was compiled for (its graph is used as it is for that target)."""
+    from snnc.backends import get_target
+
+    reference = get_target("reference").simulate(graph, inputs, options)
+    entries = {}
+    for name in targets:
+        target = get_target(name)
+        compiled = graph if name == compiled_for else _compile(graph, target, options)
+        entries[name] = _entry(name, target, compiled, options, inputs, reference, chips)
+    steps, batch = next(iter(reference.outputs.values())).shape[:2]
+    return {"steps": int(steps), "batch": int(batch), "dt": options.dt, "targets": entries}
+
+
+def _compile(graph: Graph, target, options: SimOptions) -> Graph:
+    from .passes import PassContext, parse, run_pipeline
+
+    if not target.DEFAULT_PIPELINE:
+        return graph
+    compiled, _ = run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext(options))
+    return compiled
+
+
+def _entry(name, target, graph, options, inputs, reference, chips) -> dict[str, Any]:
+    from snnc.hw_models import load_chip
+
+    recording = target.simulate(graph, inputs, options)
+    entry = {"description": target.DESCRIPTION,
+             "fidelity": fidelity(recording.outputs, reference.outputs),
+             "spikes": dict(recording.spike_counts)}
+    chip_name = getattr(target, "CHIP", None)
+    if chip_name is None:
+        return entry
+    from snnc.hw_models.cost import estimate
+    from snnc.mapping import map_graph
+
+    chip = load_chip(chip_name)
+    mapping = map_graph(graph, chip, chips, activity=recording.activity)
+    ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
+    cost = estimate(chip, recording.counters, steps_per_inference=ran,
+                    batch=recording.batch, placement=placement_of(mapping),
+                    hops=hops_of(mapping))
+    entry.update(chip=chip.name, mapping=mapping.fit, traffic=mapping.routes.totals(),
+                 cost=cost.to_dict(), cost_lines=cost.lines())
+    return entry
+
+
+def placement_of(mapping) -> dict[str, list[tuple[int, int, int]]]:
+    """The cost model's placement: per population, (core, chip, neurons) of each slice."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for c in mapping.partition.cores:
+        out.setdefault(c.population, []).append(
+            (c.core, mapping.placement.cores[c.core].chip, c.neurons))
+    return out
+
+
+def hops_of(mapping) -> dict[str, int]:
+    """Packet hops over the run per connection ``source->target``, from the routes."""
+    out: dict[str, int] = {}
+    for link in mapping.routes.links:
+        target = mapping.partition.cores[link.target_core].population
+        key = f"{link.source}->{target}"
+        out[key] = out.get(key, 0) + link.packet_hops
+    return out
+
+
+def fidelity(outputs: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray]
+             ) -> dict[str, dict[str, float]]:
+    """Per Output: the share of equal values (spikes) and the largest absolute difference
+    (readouts), against the reference over the same steps."""
+    out = {}
+    for name, ref in reference.items():
+        got = np.asarray(outputs[name])[: len(ref)]
+        out[name] = {"equal": float(np.mean(got == ref)),
+                     "max_abs_diff": float(np.max(np.abs(got - ref), initial=0.0))}
+    return out
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def format_report(data: dict[str, Any], title: str, style: str = "table") -> str:
+    if style == "json":
+        plain = {**data, "targets": {k: {f: v for f, v in e.items() if f != "cost_lines"}
+                                     for k, e in data["targets"].items()}}
+        return json.dumps({"model": title, **plain}, indent=1, default=_plain)
+    lines = [f"report: {title}, {data['steps']} steps x batch {data['batch']} "
+             f"(one batch row = one inference), dt {data['dt']:g} s"]
+    for name, entry in data["targets"].items():
+        lines += _target_lines(name, entry, markdown=style == "markdown")
+    return "\n".join(lines)
+
+
+def _target_lines(name: str, entry: dict, markdown: bool) -> list[str]:
+    head = f"## {name}" if markdown else f"\n== {name}: {entry['description']}"
+    lines = [head]
+    if markdown:
+        lines.append(entry["description"])
+    for out, f in entry["fidelity"].items():
+        lines.append(f"  fidelity '{out}' vs reference: {100 * f['equal']:.2f} % equal, "
+                     f"max |diff| {f['max_abs_diff']:.4g}")
+    if "mapping" in entry:
+        fit, t = entry["mapping"], entry["traffic"]
+        lines.append(f"  mapping: {fit['cores']['need']} cores on {fit['chips']['need']} "
+                     f"chip(s) of {fit['chip']}; {t['packets']} packets, {t['packet_hops']} "
+                     f"packet-hops, {t['host_packets']} host input packets over the run")
+        for p in fit["populations"]:
+            lines.append(f"    {p['name']:<16} {p['neurons']:>8} neurons {p['cores']:>4} cores "
+                         f"{p['synapses']:>10} synapses {p['synapse_bits']:>11} bits")
+        body = entry["cost_lines"]
+        lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
+    return lines
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
