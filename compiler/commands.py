@@ -64,16 +64,50 @@ def compile_(args: argparse.Namespace) -> None:
         for record in records:
             print(f"  {record.seconds:9.4f} s  {record.applied.name}")
         print(f"  {sum(r.seconds for r in records):9.4f} s  total")
+    mapping = _map(target, compiled, args)
     emitted: list[Path] = []
-    extras = None
-    if hasattr(target, "emit"):  # a real toolchain's files (Lava script) join the program
-        extras = lambda staging: emitted.extend(target.emit(compiled, options, staging))
+
+    def extras(staging: Path) -> None:
+        if mapping is not None:  # partition/placement/routes/fit report as JSON
+            emitted.extend(mapping.write(staging))
+        if hasattr(target, "emit"):  # a real toolchain's files (Lava script) join the program
+            emitted.extend(target.emit(compiled, options, staging))
+
     write_program(Program(compiled, args.target, options, spec,
                           tuple(pass_entry(r) for r in records), str(args.model)), args.output,
                   extras=extras)
     print(f"wrote {args.output}/ (target {args.target}, pipeline '{spec}')")
     for path in emitted:
         print(f"  {Path(args.output) / Path(path).name}")
+
+
+def _map(target, graph, args: argparse.Namespace):
+    """Partition, place and route ``graph`` on the target's chip model (None for targets
+    without one). A graph that does not fit gets its fit report written beside OUT before the
+    error (naming the resource, the need and the limit) is raised."""
+    import json
+
+    from snnc.hw_models import load_chip
+
+    from .atomic import atomic_path
+    from .errors import ResourceExceededError
+    from .mapping import fit_report, map_graph, partition
+
+    if getattr(target, "CHIP", None) is None:
+        return None
+    chip = load_chip(target.CHIP)
+    part = None
+    try:
+        part = partition(graph, chip)
+        mapping = map_graph(graph, chip, args.chips)
+    except ResourceExceededError as error:
+        path = Path(f"{args.output}.fit_report.json")
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(fit_report(graph, chip, part, args.chips, str(error)),
+                                      indent=1) + "\n")
+        raise ResourceExceededError(f"{error} (fit report: {path})") from None
+    print(f"mapped: {mapping.summary()}")
+    return mapping
 
 
 def simulate(args: argparse.Namespace) -> None:

@@ -71,3 +71,46 @@ def test_output_that_is_not_a_program_is_not_overwritten(tmp_path):
     result = run("compile", DIGITS / "digits.nir", "-t", "reference", "-o", tmp_path / "keep")
     assert result.returncode == 2 and "is not an snnc program" in result.stderr
     assert (tmp_path / "keep" / "data.txt").read_text() == "mine"
+
+
+def one_neuron_model(tmp_path, fan_in):
+    """A NIR file: fan_in inputs into one LIF neuron, all weights 1."""
+    import nir
+
+    graph = nir.NIRGraph.from_list(
+        nir.Input(input_type=np.array([fan_in])),
+        nir.Linear(weight=np.ones((1, fan_in))),
+        nir.LIF(tau=np.array([0.01]), r=np.array([1.0]), v_leak=np.array([0.0]),
+                v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
+        nir.Output(output_type=np.array([1])))
+    path = tmp_path / "wide.nir"
+    nir.write(path, graph)
+    return path
+
+
+@pytest.mark.parametrize("target, fan_in, message", [
+    ("loihi2", 140_000, "one neuron's incoming synapses need 1120000 bits of synapse memory, "
+                        "more than loihi2's 1048576 bits per core"),
+    ("loihi1", 5_000, "one neuron receives from 5000 presynaptic neurons, more than loihi1's "
+                      "4096 input axons per core"),
+])
+def test_too_large_for_the_chip_fails_naming_the_limit_and_writes_a_fit_report(
+        tmp_path, target, fan_in, message):
+    out = tmp_path / "prog"
+    result = run("compile", one_neuron_model(tmp_path, fan_in), "-t", target, "-o", out)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+    report = json.loads(Path(f"{out}.fit_report.json").read_text())
+    assert not report["fits"] and message in report["error"]
+    assert report["populations"][0]["max_fan_in"] == fan_in
+
+
+def test_chips_caps_the_board(tmp_path, capsys):
+    out = tmp_path / "prog"
+    assert main(["compile", str(DIGITS / "digits.nir"), "-t", "loihi1", "--dt", "1e-3",
+                 "--chips", "1", "-o", str(out)]) == 0
+    assert "mapped: 2 cores on 1 chip(s) of loihi1" in capsys.readouterr().out
+    part = json.loads((out / "partition.json").read_text())
+    assert [c["population"] for c in part["cores"]] == ["lif1", "lif2"]
+    fit = json.loads((out / "fit_report.json").read_text())
+    assert fit["fits"] and fit["chips"] == {"need": 1, "given": 1, "max": 16384}
