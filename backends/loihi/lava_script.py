@@ -242,10 +242,10 @@ def results(net, arrays, stacked, probes, steps, batch):
     pops = {pop["name"]: pop for pop in net["populations"]}
 
     def values(pop, var):
-        raw = stacked[(pop, var)]
+        raw = stacked[(pop, var)]  # Monitors record floats
         if var == "s_out":
             return raw != 0
-        return volts(pops[pop], arrays, raw) if var == "v" else raw
+        return volts(pops[pop], arrays, raw) if var == "v" else raw.astype(np.int64)
 
     found = {}
     for out in net["outputs"]:
@@ -267,7 +267,7 @@ def volts(pop, arrays, v):
     """v in the source model's units, v / scale + v_reset, where the population has a scale
     (a network given in Lava's integers has none: v as is)."""
     if pop["scale"] is None:
-        return v
+        return v.astype(np.int64)
     return v / pop["scale"] + arrays[f"{pop['key']}.v_reset"]
 
 

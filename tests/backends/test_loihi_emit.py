@@ -74,6 +74,7 @@ def assert_equal_to_engine(net, inputs, folder):
         assert got[pop].dtype == bool
         np.testing.assert_array_equal(got[pop], want.spikes[pop], err_msg=pop)
     for item in probe:
+        assert got[item].dtype == np.int64
         np.testing.assert_array_equal(got[item], want.states[item], err_msg=item)
 
 
