@@ -51,6 +51,7 @@ from snnc.options import SimOptions
 
 from .. import engine
 from ..reference.simulator import Recording
+from .emit import emit  # noqa: F401  (`snnc compile -t loihi2` writes OUT/lava_network.py)
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
 DESCRIPTION = ("Loihi 2 as Lava 0.10 models it, bit-accurate on integers (needs a graph "

@@ -168,14 +168,11 @@ def test_script_equals_target_simulate_on_random_graphs(seed, lava, tmp_path):
     assert got["dt"] == OPTIONS.dt
 
 
-def test_compile_writes_the_script_that_equals_simulate(lava, tmp_path, monkeypatch):
+def test_compile_writes_the_script_that_equals_simulate(lava, tmp_path):
     """snnc compile -t loihi2 on the digits example; the emitted script in a fresh process
     (as a user without snnc runs it) and snnc simulate -o write the same arrays."""
-    from snnc.backends.loihi import emit as emit_module
     from snnc.cli import main
 
-    if not hasattr(target, "emit"):  # until target.py exports emit (test below)
-        monkeypatch.setattr(target, "emit", emit_module.emit, raising=False)
     with np.load(DIGITS / "test_spikes.npz") as data:
         np.savez(tmp_path / "in.npz", spikes=data["spikes"][:30, :2])
     program = tmp_path / "program"
@@ -202,12 +199,6 @@ def test_compile_writes_the_script_that_equals_simulate(lava, tmp_path, monkeypa
         for key in want.files:
             np.testing.assert_array_equal(got[key], want[key], err_msg=key)
     assert not list(tmp_path.glob(".lava_out.*"))  # the atomic write left no temporary
-
-
-@pytest.mark.xfail(not hasattr(target, "emit"), strict=True,
-                   reason="target.py does not export emit yet (the lead wires it)")
-def test_loihi2_target_exports_emit():
-    assert target.emit is not None
 
 
 def test_wrong_inputs_and_probes_fail_in_one_line(tmp_path):
