@@ -1,5 +1,5 @@
 # The two commands of the README. Both create .venv (Python 3.10, all extras) if it is missing.
-#   make run   compile the bundled example and print its report
+#   make run   compile the bundled example for Loihi 2 and print its report
 #   make test  run the whole test suite
 VENV := .venv
 SNNC := $(VENV)/bin/snnc
@@ -9,9 +9,9 @@ EXAMPLE := examples/digits
 
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
-	$(SNNC) compile $(EXAMPLE)/digits.nir -t reference --dt 1e-3 -p "normalize,prune{sparsity=0.5},quantize{chip=loihi1},check{chip=loihi1}" \
-		--calibration $(EXAMPLE)/test_spikes.npz -o out/digits
-	$(SNNC) simulate out/digits -i $(EXAMPLE)/test_spikes.npz
+	$(SNNC) compile $(EXAMPLE)/digits.nir -t loihi2 --dt 1e-3 --calibration $(EXAMPLE)/test_spikes.npz \
+		-p "normalize,prune{sparsity=0.5},lower,normalize,quantize{chip=loihi2},check{chip=loihi2}" -o out/digits
+	$(SNNC) report out/digits -t loihi2 -i $(EXAMPLE)/test_spikes.npz
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py out/digits
 
