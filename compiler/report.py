@@ -121,8 +121,8 @@ def _target_lines(name: str, entry: dict, markdown: bool) -> list[str]:
     if markdown:
         lines.append(entry["description"])
     for out, f in entry["fidelity"].items():
-        lines.append(f"  fidelity '{out}' vs the float reference of the same graph: {100 * f['equal']:.2f} % equal, "
-                     f"max |diff| {f['max_abs_diff']:.4g}")
+        lines.append(f"  fidelity '{out}' vs the float reference of the same graph: "
+                     f"{100 * f['equal']:.2f} % equal, max |diff| {f['max_abs_diff']:.4g}")
     if "mapping" in entry:
         fit, t = entry["mapping"], entry["traffic"]
         lines.append(f"  mapping: {fit['cores']['need']} cores on {fit['chips']['need']} "
