@@ -33,7 +33,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         compiled = graph if name == compiled_for else _compile(graph, target, options)
         entries[name] = _entry(name, target, compiled, options, inputs, reference, chips)
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
-    return {"steps": int(steps), "batch": int(batch), "dt": options.dt, "targets": entries}
+    versus = "the program's graph" if compiled_for else "the model before compilation"
+    return {"steps": int(steps), "batch": int(batch), "dt": options.dt,
+            "fidelity_versus": f"float reference simulation of {versus}", "targets": entries}
 
 
 def _compile(graph: Graph, target, options: SimOptions) -> Graph:
@@ -111,17 +113,17 @@ def format_report(data: dict[str, Any], title: str, style: str = "table") -> str
     lines = [f"report: {title}, {data['steps']} steps x batch {data['batch']} "
              f"(one batch row = one inference), dt {data['dt']:g} s"]
     for name, entry in data["targets"].items():
-        lines += _target_lines(name, entry, markdown=style == "markdown")
+        lines += _target_lines(name, entry, data["fidelity_versus"], style == "markdown")
     return "\n".join(lines)
 
 
-def _target_lines(name: str, entry: dict, markdown: bool) -> list[str]:
+def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[str]:
     head = f"## {name}" if markdown else f"\n== {name}: {entry['description']}"
     lines = [head]
     if markdown:
         lines.append(entry["description"])
     for out, f in entry["fidelity"].items():
-        lines.append(f"  fidelity '{out}' vs the float reference of the same graph: "
+        lines.append(f"  fidelity '{out}' vs the {versus}: "
                      f"{100 * f['equal']:.2f} % equal, max |diff| {f['max_abs_diff']:.4g}")
     if "mapping" in entry:
         fit, t = entry["mapping"], entry["traffic"]
