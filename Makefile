@@ -10,7 +10,7 @@ EXAMPLE := examples/digits
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
 	$(SNNC) compile $(EXAMPLE)/digits.nir -t loihi2 --dt 1e-3 --calibration $(EXAMPLE)/test_spikes.npz \
-		-p "normalize,prune{sparsity=0.5},lower,normalize,quantize{chip=loihi2},check{chip=loihi2}" -o out/digits
+		-p "normalize,prune{sparsity=0.5},quantize{chip=loihi2},check{chip=loihi2}" -o out/digits
 	$(SNNC) report out/digits -t loihi2 -i $(EXAMPLE)/test_spikes.npz
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py
 	$(VENV)/bin/python $(EXAMPLE)/evaluate.py out/digits
