@@ -129,7 +129,8 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
         fit, t = entry["mapping"], entry["traffic"]
         lines.append(f"  mapping: {fit['cores']['need']} cores on {fit['chips']['need']} "
                      f"chip(s) of {fit['chip']}; {t['packets']} packets, {t['packet_hops']} "
-                     f"packet-hops, {t['host_packets']} host input packets over the run")
+                     f"packet-hops, {t['inter_chip_packets']} between chips, "
+                     f"{t['host_packets']} host input packets over the run")
         for p in fit["populations"]:
             lines.append(f"    {p['name']:<16} {p['neurons']:>8} neurons {p['cores']:>4} cores "
                          f"{p['synapses']:>10} synapses {p['synapse_bits']:>11} bits")

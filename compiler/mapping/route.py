@@ -7,7 +7,9 @@ as Loihi and SpiNNaker route). A link (source core -> target core) records:
 - ``axons``: distinct source neurons with a synapse into the target core (what the target
   core's input axons and the source core's routing must hold);
 - ``packets``: spikes that travel it, given per-neuron spike totals (``activity``), else 0;
-- ``hops``: router hops of one packet (``Placement.hops``), ``packet_hops`` = packets x hops.
+- ``hops``: router hops of one packet (``Placement.hops``), ``packet_hops`` = packets x hops;
+- ``inter_chip``: whether the link crosses from one chip to another (off-chip links are the
+  slow, costly ones).
 
 Input nodes live off-chip: their links have ``source_core = -1`` and count as host I/O, with no
 hops. ``core.output_axons`` bounds the distinct target cores of one core; more raise
@@ -42,6 +44,7 @@ class Link:
     axons: int
     packets: int
     hops: int
+    inter_chip: bool = False
 
     @property
     def packet_hops(self) -> int:
@@ -57,6 +60,7 @@ class Routes:
         return {"links": len(self.links),
                 "packets": sum(k.packets for k in on_chip),
                 "packet_hops": sum(k.packet_hops for k in on_chip),
+                "inter_chip_packets": sum(k.packets for k in on_chip if k.inter_chip),
                 "host_packets": sum(k.packets for k in self.links if k.source_core == HOST)}
 
     def to_json(self) -> str:
@@ -106,9 +110,12 @@ def _links(graph, source, reach_core, target_cores, home, placement, activity) -
         packets = spikes[a:b] @ reach_core[a:b]
         for k, dst_core in enumerate(target_cores):
             if axons[k]:
-                hops = 0 if src_core == HOST else placement.hops(src_core, dst_core)
+                host = src_core == HOST
+                hops = 0 if host else placement.hops(src_core, dst_core)
+                crossing = not host and (placement.cores[src_core].chip
+                                         != placement.cores[dst_core].chip)
                 out.append(Link(source, src_core, dst_core, int(axons[k]), int(packets[k]),
-                                hops))
+                                hops, crossing))
     return out
 
 

@@ -93,6 +93,11 @@ def test_routes_count_one_packet_per_spike_and_target_core(seed):
             a, b = (mapping.placement.cores[c] for c in (k.source_core, k.target_core))
             assert k.hops == abs(a.x - b.x) + abs(a.y - b.y)
             assert (k.hops == 0) == ((a.chip, a.tile) == (b.chip, b.tile))
+            assert k.inter_chip == (a.chip != b.chip)
+    totals = mapping.routes.totals()
+    assert totals["inter_chip_packets"] == sum(
+        p for (s, d), p in found.items()
+        if s != HOST and mapping.placement.cores[s].chip != mapping.placement.cores[d].chip) > 0
 
 
 def test_artefacts_round_trip_through_json(tmp_path):
