@@ -21,8 +21,8 @@ from typing import ClassVar
 import numpy as np
 
 from snnc.ir import Graph, flatten, synapse_count
+from snnc.ir.shapes import conv_pads
 from snnc.ir import nodes as n
-from snnc.options import SimOptions
 
 from .fidelity import fidelity
 from .manager import Pass, PassContext, PassResult
@@ -68,23 +68,79 @@ def _without_flattens(graph: Graph) -> list[tuple[str, str]]:
 
 
 def _as_matrix(node: n.Node, in_shape: tuple[int, ...]) -> n.Node:
-    """The layer applied to every unit input: column j of M is the response to input j."""
-    from snnc.backends.reference.kernels import STATELESS
+    """The layer as a dense matrix: entry (output, input) is the one kernel weight (or pool
+    factor) that connects them, zero where no window tap does.
 
-    size = math.prod(in_shape)
-    kernel = STATELESS[type(node)](_without_bias(node), SimOptions(dtype="float64"), in_shape)
-    matrix = kernel.apply(np.eye(size).reshape(size, *in_shape)).reshape(size, -1).T
+    Built by index arithmetic, not by running the layer on an identity matrix (that took
+    seconds per conv layer). Within one window every tap reads a different input, so each
+    entry is a single weight: the values equal the identity construction's bit for bit."""
+    rows, cols, values, out_size = _window_entries(node, in_shape)
     dtype = node.weight.dtype if hasattr(node, "weight") else np.float64
+    matrix = np.zeros((out_size, math.prod(in_shape)), dtype)
+    matrix[rows, cols] = values
     if hasattr(node, "bias") and node.bias.any():
-        per_output = np.repeat(node.bias, matrix.shape[0] // node.bias.size)  # C-order outputs
-        return n.Affine(weight=matrix.astype(dtype), bias=per_output.astype(dtype))
-    return n.Linear(weight=matrix.astype(dtype))
+        per_output = np.repeat(node.bias, out_size // node.bias.size)  # C-order outputs
+        return n.Affine(weight=matrix, bias=per_output.astype(dtype))
+    return n.Linear(weight=matrix)
 
 
-def _without_bias(node: n.Node) -> n.Node:
-    if hasattr(node, "bias"):
-        return dataclasses.replace(node, bias=np.zeros_like(node.bias))
-    return node
+def _window_entries(node: n.Node, in_shape: tuple[int, ...]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Row (flat output), column (flat input) and value of every synapse, and the output size."""
+    spatial = in_shape[1:]
+    if isinstance(node, n._Conv):
+        kernel, stride, dilation, pads = (node.kernel_size, node.stride, node.dilation,
+                                          conv_pads(node))
+    else:  # pools: no dilation, symmetric zero padding
+        kernel, stride, dilation = node.kernel_size, node.stride, (1,) * len(spatial)
+        pads = [(p, p) for p in node.padding]
+    out, out_idx, in_idx, inside = _taps(spatial, kernel, stride, dilation, pads)
+    o, c_in, values = _channels(node, in_shape[0], len(spatial))
+    full = np.broadcast_shapes(o.shape, c_in.shape, values.shape, (1, 1, *inside.shape))
+    keep = np.broadcast_to(inside, full)
+    rows = np.broadcast_to(o * math.prod(out) + out_idx, full)[keep]
+    cols = np.broadcast_to(c_in * math.prod(spatial) + in_idx, full)[keep]
+    return rows, cols, np.broadcast_to(values, full)[keep], o.size * math.prod(out)
+
+
+def _channels(node: n.Node, channels: int, dims: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output channel, input channel and value per (channel pair, *out, *kernel), broadcastable:
+    a conv reads every channel of its group with its own weight, a pool its own channel."""
+    if isinstance(node, n._Conv):
+        c_out, c_group = node.weight.shape[:2]
+        o = np.arange(c_out).reshape(-1, 1, *[1] * 2 * dims)
+        c = np.arange(c_group).reshape(1, -1, *[1] * 2 * dims)
+        c_in = o // (c_out // node.groups) * c_group + c  # the group's input channels
+        return o, c_in, node.weight.reshape(c_out, c_group, *[1] * dims, *node.kernel_size)
+    o = np.arange(channels).reshape(-1, 1, *[1] * 2 * dims)
+    # the reference divides a float64 sum by the window size: the same rounding here
+    divisor = math.prod(node.kernel_size) if isinstance(node, n.AvgPool2d) else 1
+    return o, o, np.full((1,) * (2 + 2 * dims), np.float64(1) / np.float64(divisor))
+
+
+def _taps(size, kernel, stride, dilation, pads
+          ) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """For every output position and kernel tap, arrays shaped (*out, *kernel): the flat output
+    index, the flat input index it reads, and whether that input lies inside (not padding).
+    Same window arithmetic as the reference kernels' ``windows``."""
+    dims = len(size)
+    out = tuple((s + lo + hi - d * (k - 1) - 1) // st + 1
+                for s, k, st, d, (lo, hi) in zip(size, kernel, stride, dilation, pads))
+    out_idx, in_idx = np.zeros((1,) * 2 * dims, np.int64), np.zeros((1,) * 2 * dims, np.int64)
+    inside = np.ones((1,) * 2 * dims, bool)
+    for i in range(dims):
+        axis = [1] * 2 * dims
+        axis[i] = out[i]
+        position = np.arange(out[i]).reshape(axis)
+        axis[i], axis[dims + i] = 1, kernel[i]
+        tap = np.arange(kernel[i]).reshape(axis)
+        read = position * stride[i] - pads[i][0] + tap * dilation[i]
+        inside = inside & (read >= 0) & (read < size[i])
+        out_idx = out_idx * out[i] + position  # C order: earlier dims vary slowest
+        in_idx = in_idx * size[i] + read  # garbage where outside; masked by `inside`
+    shape = (*out, *kernel)
+    return (out, *(np.broadcast_to(a, shape) for a in (out_idx, in_idx, inside)))
 
 
 ELEMENTWISE = {n.Scale: "scale", n.Threshold: "threshold", n.Delay: "delay"}
