@@ -37,7 +37,7 @@ import numpy as np
 from snnc.errors import OptionError
 from snnc.ir import Graph, flatten
 
-from .fidelity import fidelity
+from .fidelity import fidelity, output_agreement
 from .manager import Pass, PassContext, PassResult, chip_for
 from .quant_formats import (MATRICES, RRAM_PERCENTILES, Setting, quantize_int, quantize_rram,
                             quantize_spinnaker)
@@ -135,7 +135,7 @@ def _calibrate(graph: Graph, fmt: str, setting: Setting, ctx: PassContext
         nodes = {**graph.nodes, **QUANTIZERS[fmt](graph, trial).nodes}
         outputs = simulate(Graph(nodes=nodes, edges=graph.edges), ctx.calibration,
                            ctx.options).outputs
-        return float(np.mean([np.mean(reference[k] == outputs[k]) for k in reference]))
+        return output_agreement(reference, outputs)
 
     chosen, best = {}, agreement(setting)
     for name in [k for k in graph.order if isinstance(graph.nodes[k], MATRICES)]:
