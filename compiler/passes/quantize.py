@@ -32,7 +32,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 
 from snnc.errors import OptionError
 from snnc.ir import Graph, flatten
