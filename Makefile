@@ -20,6 +20,7 @@ test: venv
 
 bench: venv
 	$(VENV)/bin/python benchmarks/reference_vs_norse.py
+	$(VENV)/bin/python benchmarks/loihi_vs_lava.py --rounds 3
 
 venv:
 	@./scripts/venv.sh
