@@ -65,7 +65,7 @@ def write_program(program: Program, out: str | Path,
                     "target": program.target, "source": program.source,
                     "options": program.options.to_dict(), "pipeline": program.pipeline,
                     "passes": list(program.passes)}
-        (staging / "program.json").write_text(json.dumps(manifest, indent=2, default=_plain))
+        (staging / "program.json").write_text(json.dumps(manifest, indent=2, default=json_value))
         if extras is not None:
             extras(staging)
         if out.exists():
@@ -97,9 +97,10 @@ def pass_entry(record: Any) -> dict[str, Any]:
             "report": record.report, "seconds": round(record.seconds, 6)}
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} to program.json")
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -15,6 +15,7 @@ import numpy as np
 
 from .ir import Graph
 from .options import SimOptions
+from .program import json_value
 
 FORMATS = ("table", "json", "markdown")
 
@@ -109,7 +110,7 @@ def format_report(data: dict[str, Any], title: str, style: str = "table") -> str
     if style == "json":
         plain = {**data, "targets": {k: {f: v for f, v in e.items() if f != "cost_lines"}
                                      for k, e in data["targets"].items()}}
-        return json.dumps({"model": title, **plain}, indent=1, default=_plain)
+        return json.dumps({"model": title, **plain}, indent=1, default=json_value)
     lines = [f"report: {title}, {data['steps']} steps x batch {data['batch']} "
              f"(one batch row = one inference), dt {data['dt']:g} s"]
     for name, entry in data["targets"].items():
@@ -137,11 +138,3 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
         body = entry["cost_lines"]
         lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
     return lines
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
