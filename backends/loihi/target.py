@@ -28,7 +28,7 @@ Lowering (``lower``), per quant_loihi's mapping:
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
 step: a population k matrices from the input lags the reference by k steps (``distances``;
-per Output ``hops`` = ``output_shifts``). ``simulate`` aligns by default: it runs
+per Output ``hops``). ``simulate`` aligns by default: it runs
 max(hops) steps of silent input more and returns each Output's values, and each recorded
 population's v, from its own lag on, so they line up step for step with the reference.
 ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added). Decays truncate
@@ -118,8 +118,6 @@ def hops(graph: Graph) -> dict[str, int]:
     depth = distances(graph)
     return {name: depth[name] for name in graph.outputs}
 
-
-output_shifts = hops  # the name emitters use: Output -> steps to drop from Lava's start
 
 
 def outputs_of(graph: Graph) -> dict[str, tuple[str, tuple[int, ...], int]]:

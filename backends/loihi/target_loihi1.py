@@ -2,7 +2,7 @@
 from functools import partial
 
 from .target import DESCRIPTION as _DESCRIPTION
-from .target import SUPPORTED, distances, hops, output_shifts, outputs_of
+from .target import SUPPORTED, distances, hops, outputs_of
 from .target import lower as _lower
 from .target import simulate as _simulate
 
@@ -13,4 +13,4 @@ lower = partial(_lower, chip="loihi1")
 simulate = partial(_simulate, chip="loihi1")
 
 __all__ = ["CHIP", "DEFAULT_PIPELINE", "DESCRIPTION", "SUPPORTED", "distances", "hops", "lower",
-           "output_shifts", "outputs_of", "simulate"]
+           "outputs_of", "simulate"]
