@@ -174,6 +174,8 @@ def targets(args: argparse.Namespace) -> None:
         print(f"  {name:<12} {target.DESCRIPTION}")
         print(f"  {'':<12} nodes: {', '.join(target.SUPPORTED)}")
         print(f"  {'':<12} default pipeline: {target.DEFAULT_PIPELINE or '(none)'}")
+        if getattr(target, "CHIP", None):
+            print(f"  {'':<12} chip model: {target.CHIP} (mapping, cost report)")
     print("chip models (hw_models/, every number sourced; for passes such as check{chip=...}):")
     for name in list_chips():
         chip = load_chip(name)
@@ -188,7 +190,8 @@ def _limits(chip) -> str:
              ("neurons/core", chip.core.neurons_per_core),
              ("weight bits", chip.formats.weight_bits),
              ("state bits", chip.formats.state_bits),
-             ("max delay steps", chip.delays.max_steps)]
+             ("max delay steps", chip.delays.max_steps),
+             ("energy model", chip.energy_model)]
     return ", ".join(f"{label} {value}" for label, value in facts if value is not None)
 
 
