@@ -13,7 +13,7 @@ use a lower bound, so an error here means no partition fits:
   compared with ``core.input_axons``; ``core.output_axons`` counts core-to-core edges, so fan-out
   is compared as the fewest destination cores, ceil(fan-out / neurons_per_core).
 - cores: per population the larger of ceil(neurons / neurons_per_core) and ceil(synapse bits /
-  ``core.synapse_memory``), synapses stored with their target, weight (+ delay) bits each, packed
+  ``core.synapse_memory``, else all of ``core.memory``), synapses stored with their target, weight (+ delay) bits each, packed
   without index overhead; convolutions count each use of a kernel weight (``synapse_count``).
 """
 from __future__ import annotations
@@ -292,10 +292,11 @@ def check_cores(s: Subject) -> Outcome:
     core, topology = s.chip.core, s.chip.topology
     if core.neurons_per_core is None:
         return {"skipped": f"skipped: {s.chip.name} publishes no neurons per core"}, []
+    # Without a synapse share, all core memory bounds the synapses (as snnc.mapping.partition)
+    memory = core.synapse_memory or core.memory
     per_node = {}
     for name in s.populations(sources=s.chip.kind in SOURCES_ON_CORES):
-        by_memory = (-(-synapse_bits(s, name) // core.synapse_memory) if core.synapse_memory
-                     else None)
+        by_memory = -(-synapse_bits(s, name) // memory) if memory else None
         per_node[name] = {"by_neurons": -(-s.size(name) // core.neurons_per_core),
                           "by_synapse_memory": by_memory}
     need = {k: max(v or 0 for v in cores.values()) for k, cores in per_node.items()}
@@ -304,7 +305,7 @@ def check_cores(s: Subject) -> Outcome:
     summary = {"needed": sum(need.values()),
                "by_neurons": sum(v["by_neurons"] for v in per_node.values()),
                "by_synapse_memory": (sum(v["by_synapse_memory"] for v in per_node.values())
-                                     if core.synapse_memory else "not published"),
+                                     if memory else "not published"),
                "available": available, "chips_needed": (-(-sum(need.values()) // per_chip)
                                                         if per_chip else None),
                "per_node": per_node}
@@ -315,8 +316,8 @@ def check_cores(s: Subject) -> Outcome:
         f"graph needs {summary['needed']} cores but {s.chip.name} offers {available} "
         f"({per_chip} cores per chip x {s.chips} chips); largest: {s.label(big)} needs "
         f"{need[big]} cores for {s.size(big)} neurons at {core.neurons_per_core} per core"
-        + (f" and {synapse_bits(s, big)} synapse bits at {core.synapse_memory} per core"
-           if core.synapse_memory else ""))]
+        + (f" and {synapse_bits(s, big)} synapse bits at {memory} per core"
+           if memory else ""))]
 
 
 # -- delays ---------------------------------------------------------------------------------
