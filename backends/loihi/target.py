@@ -28,12 +28,16 @@ Lowering (``lower``), per quant_loihi's mapping:
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
 step: a population k matrices from the input lags the reference by k steps (``distances``;
-per Output ``hops``). ``simulate`` aligns by default: it runs
-max(hops) steps of silent input more and returns each Output's values, and each recorded
-population's v, from its own lag on, so they line up step for step with the reference.
-``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added). Decays truncate
-(Lava) where the reference multiplies in float, and biases already act during the latency
-steps, so spikes agree closely but not exactly (see tests/backends/test_loihi_target.py).
+per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
+the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
+so that everything reaches a population in step with its own lag (``_aligned_delays``); a
+Dense also stands for the reference's one-step delay on a recurrent edge. ``simulate`` aligns
+by default: it runs max(hops) steps of silent input more and returns each Output's values,
+and each recorded population's v, from its own lag on, so they line up step for step with the
+reference. ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added).
+Decays truncate (Lava) where the reference multiplies in float, v saturates at 24 bits, and
+LIF/IF/LI biases (Lava's constant bias) already act during the latency steps, so spikes agree
+closely but not always exactly (see tests/backends/test_loihi_target.py).
 """
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ NODES = (n.Input, n.Output, n.Flatten, n.Affine, n.Linear, n.LIF, n.CubaLIF, n.I
          n.CubaLI)
 SUPPORTED = tuple(sorted(t.__name__ for t in NODES))
 CHIP = "loihi2"  # the chip model that mapping and costs use
-DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi2}"
+DEFAULT_PIPELINE = "lower,normalize,map-delays{chip=loihi2},quantize{chip=loihi2}"
 MATRICES = (n.Affine, n.Linear)
 READOUTS = (n.LI, n.CubaLI)
 POPULATIONS = (n.LIF, n.CubaLIF, n.IF, *READOUTS)
@@ -84,10 +88,10 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
     neurons = {name: _lif(name, node, options)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
-    synapses = []
+    synapses, depth = [], distances(graph)
     for name, node in graph.nodes.items():
         if isinstance(node, MATRICES):
-            synapses += _synapses(graph, name, spec.formats, options, sparse_below)
+            synapses += _synapses(graph, name, spec.formats, options, sparse_below, depth)
     if any(source == ALWAYS for source, _, _ in synapses):
         inputs[ALWAYS] = 1
     return LoihiNetwork(inputs, neurons, tuple(synapses))
@@ -238,8 +242,8 @@ def _ends(graph: Graph, name: str) -> tuple[str, str]:
     return sources[0], targets[0]
 
 
-def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: float
-              ) -> list[tuple[str, str, Synapse]]:
+def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: float,
+              depth: Mapping[str, int]) -> list[tuple[str, str, Synapse]]:
     """The matrix as Lava's integer weights; a CubaLIF/CubaLI bias as a column from ALWAYS."""
     node = graph.nodes[name]
     source, target = _ends(graph, name)
@@ -251,16 +255,32 @@ def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: f
     unit = 2.0 ** (node.hw["weight_exp"] + fmt.input_shift)
     kw = dict(weight_exp=int(node.hw["weight_exp"]),
               num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
-    delays = None
-    if node.delay is not None:
-        delays = np.rint(node.delay / options.dt).astype(np.int64)
-        delays = delays if delays.any() else None
+    steps = 0 if node.delay is None else np.rint(node.delay / options.dt).astype(np.int64)
     weights = _integers(name, a[:, None] * node.weight / unit)
+    delays = _aligned_delays(graph, source, target, steps, depth)
     found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
     if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
         column = _integers(name, (a * node.bias / unit)[:, None])
-        found.append((ALWAYS, target, _synapse(column, None, kw, sparse_below)))
+        delay = _aligned_delays(graph, ALWAYS, target, 0, depth)
+        found.append((ALWAYS, target, _synapse(column, delay, kw, sparse_below)))
     return found
+
+
+def _aligned_delays(graph: Graph, source: str, target: str, steps, depth: Mapping[str, int]
+                    ) -> np.ndarray | None:
+    """Lava delays that keep ``target`` aligned with the reference (None: a plain Dense).
+
+    In the reference, a spike of ``source`` at step t arrives at t + steps (+ 1 over a
+    recurrent edge). Aligned, source's step t is Lava's t + depth[source] and target's is
+    t + depth[target]; a Dense-like process delivers after 1 + its delay. So the Lava delay is
+    steps (+ 1) + depth[target] - depth[source] - 1: the synapse delay itself on a shortest
+    path, less where the path through ``source`` is longer (skip connections, relay chains,
+    CubaLIF bias columns from the always-on input, which get depth[target] - 1). A delay that
+    would be negative cannot be compensated and is 0: that synapse arrives late."""
+    recurrent = source != ALWAYS and graph.order.index(target) <= graph.order.index(source)
+    lag = depth[target] - depth.get(source, 0) - 1 + recurrent
+    delays = np.maximum(np.asarray(steps, np.int64) + lag, 0)
+    return delays if delays.any() else None
 
 
 def _synapse(weights: np.ndarray, delays: np.ndarray | None, kw: dict, sparse_below: float

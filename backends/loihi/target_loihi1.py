@@ -8,7 +8,7 @@ from .target import simulate as _simulate
 
 DESCRIPTION = _DESCRIPTION.replace("Loihi 2", "Loihi 1")
 CHIP = "loihi1"
-DEFAULT_PIPELINE = "lower,normalize,quantize{chip=loihi1}"
+DEFAULT_PIPELINE = "lower,normalize,map-delays{chip=loihi1},quantize{chip=loihi1}"
 lower = partial(_lower, chip="loihi1")
 simulate = partial(_simulate, chip="loihi1")
 
