@@ -354,6 +354,11 @@ def _feeds(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray
         if array.ndim != len(shape) + 2 or tuple(array.shape[2:]) != tuple(shape):
             raise InputError(f"input '{name}' has shape {array.shape}; expected "
                              f"(steps, batch, {', '.join(map(str, shape))})")
+        graded = (array != 0) & (array != 1)
+        if graded.any():  # Lava's RingBuffer -> Dense path here carries binary spikes only
+            raise InputError(f"input '{name}': Loihi targets take spikes (0 or 1), found "
+                             f"{array[graded].flat[0]:g}; encode analog input as spikes first "
+                             f"(or run it on the reference target)")
         lengths.add(array.shape[:2])
         feeds[name] = array.reshape(*array.shape[:2], -1) != 0
     if len(lengths) != 1:

@@ -24,7 +24,7 @@ from snnc.backends import engine
 from snnc.backends.loihi import target
 from snnc.backends.loihi.processes import to_engine
 from snnc.backends.reference import simulate as reference
-from snnc.errors import GraphError, OptionError, UnsupportedNodeError
+from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeError
 from snnc.frontends import load_model
 from snnc.ir import Graph
 from snnc.ir import nodes as n
@@ -243,8 +243,12 @@ def test_lif_li_readout_classifies_like_the_reference():
 def test_refuses_unquantized_graphs_and_unsupported_nodes(digits, cnn):
     graph, _, x, _ = digits
     with pytest.raises(OptionError, match=r"needs a graph quantized for Loihi: compile with "
-                                          r"-p 'lower,normalize,map-delays\{chip=loihi2\},quantize\{chip=loihi2\}'"):
+                                          r"-p 'lower,normalize,map-delays\{chip=loihi2\},"
+                                          r"quantize\{chip=loihi2\}'"):
         target.simulate(graph, x, OPTIONS)
+    with pytest.raises(InputError, match="input 'input': Loihi targets take spikes "
+                                         r"\(0 or 1\), found 0.5"):
+        target.simulate(digits[1], x * 0.5, OPTIONS)
     with pytest.raises(UnsupportedNodeError, match="node '0': Conv2d is not supported by "
                                                    "target 'loihi2'"):
         target.lower(cnn[0], OPTIONS)
