@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the inputs to cost, as for `simulate` (one batch row = one "
                              "inference)")
     report.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
+    report.add_argument("-p", "--pipeline", metavar="SPEC",
+                        help="passes to compile with (default: each target's pipeline; none "
+                             "for a program directory)")
     report.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     report.add_argument("-o", "--output", type=Path, help="write the report to this file")
     add_chips(report)

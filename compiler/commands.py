@@ -140,7 +140,7 @@ def report(args: argparse.Namespace) -> None:
 
     from .atomic import atomic_path
     from .errors import OptionError
-    from .inputs import load_spikes
+    from .inputs import load_labels, load_spikes
     from .program import is_program, read_program
     from .report import format_report
     from .report import report as build
@@ -154,7 +154,9 @@ def report(args: argparse.Namespace) -> None:
         raise OptionError(f"unknown target(s) {', '.join(unknown)} (available: "
                           f"{', '.join(TARGETS)})")
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
-    data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for)
+    labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
+    data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for,
+                 pipeline=args.pipeline, labels=labels)
     text = format_report(data, Path(args.model).name, args.format)
     if args.output:
         with atomic_path(args.output) as tmp:

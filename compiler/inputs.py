@@ -35,6 +35,14 @@ def load_spikes(path: str | Path, graph: Graph, dt: float,
             for name in graph.inputs}
 
 
+def load_labels(path: str | Path, batch: int) -> np.ndarray | None:
+    """The ``labels`` array (batch,) of an input .npz, if it has one of that length."""
+    if Path(path).suffix != ".npz":
+        return None
+    labels = _read_npz(Path(path)).get("labels")
+    return labels if labels is not None and labels.shape == (batch,) else None
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:

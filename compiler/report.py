@@ -22,39 +22,53 @@ FORMATS = ("table", "json", "markdown")
 
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
-           compiled_for: str | None = None) -> dict[str, Any]:
+           compiled_for: str | None = None, pipeline: str | None = None,
+           labels: np.ndarray | None = None) -> dict[str, Any]:
     """The report as plain data: one entry per target. ``compiled_for`` names the target a
-    program MODEL was compiled for (its graph is used as it is for that target)."""
+    program MODEL was compiled for (its graph is used as it is for that target); other
+    targets compile it with ``pipeline``, else their default pipeline. With ``labels`` (one
+    per batch row), each entry also gives the accuracy of the first output's class (the unit
+    with the largest sum over time), and the data the reference's."""
     from snnc.backends import get_target
 
     reference = get_target("reference").simulate(graph, inputs, options)
     entries = {}
     for name in targets:
         target = get_target(name)
-        compiled = graph if name == compiled_for else _compile(graph, target, options)
-        entries[name] = _entry(name, target, compiled, options, inputs, reference, chips)
+        compiled = (graph if name == compiled_for
+                    else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
+        entries[name] = _entry(target, compiled, options, inputs, reference, chips, labels)
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
     versus = "the program's graph" if compiled_for else "the model before compilation"
-    return {"steps": int(steps), "batch": int(batch), "dt": options.dt,
+    data = {"steps": int(steps), "batch": int(batch), "dt": options.dt,
             "fidelity_versus": f"float reference simulation of {versus}", "targets": entries}
+    if labels is not None:
+        data["reference_accuracy"] = accuracy(reference.outputs, labels)
+    return data
 
 
-def _compile(graph: Graph, target, options: SimOptions) -> Graph:
+def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
+    """Share of batch rows whose first output's largest time-summed unit is the label."""
+    out = np.asarray(next(iter(outputs.values())))
+    predicted = out.reshape(*out.shape[:2], -1).sum(axis=0).argmax(axis=1)
+    return float(np.mean(predicted == labels))
+
+
+def _compile(graph: Graph, spec: str, options: SimOptions) -> Graph:
     from .passes import PassContext, parse, run_pipeline
 
-    if not target.DEFAULT_PIPELINE:
-        return graph
-    compiled, _ = run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext(options))
-    return compiled
+    return run_pipeline(graph, parse(spec), PassContext(options))[0] if spec else graph
 
 
-def _entry(name, target, graph, options, inputs, reference, chips) -> dict[str, Any]:
+def _entry(target, graph, options, inputs, reference, chips, labels) -> dict[str, Any]:
     from snnc.hw_models import load_chip
 
     recording = target.simulate(graph, inputs, options)
     entry = {"description": target.DESCRIPTION,
              "fidelity": fidelity(recording.outputs, reference.outputs),
              "spikes": dict(recording.spike_counts)}
+    if labels is not None:
+        entry["accuracy"] = accuracy(recording.outputs, labels)
     chip_name = getattr(target, "CHIP", None)
     if chip_name is None:
         return entry
@@ -113,6 +127,9 @@ def format_report(data: dict[str, Any], title: str, style: str = "table") -> str
         return json.dumps({"model": title, **plain}, indent=1, default=json_value)
     lines = [f"report: {title}, {data['steps']} steps x batch {data['batch']} "
              f"(one batch row = one inference), dt {data['dt']:g} s"]
+    if "reference_accuracy" in data:
+        lines.append(f"accuracy on the input's labels: reference "
+                     f"{100 * data['reference_accuracy']:.2f} %")
     for name, entry in data["targets"].items():
         lines += _target_lines(name, entry, data["fidelity_versus"], style == "markdown")
     return "\n".join(lines)
@@ -123,6 +140,8 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
     lines = [head]
     if markdown:
         lines.append(entry["description"])
+    if "accuracy" in entry:
+        lines.append(f"  accuracy on the input's labels: {100 * entry['accuracy']:.2f} %")
     for out, f in entry["fidelity"].items():
         lines.append(f"  fidelity '{out}' vs the {versus}: "
                      f"{100 * f['equal']:.2f} % equal, max |diff| {f['max_abs_diff']:.4g}")

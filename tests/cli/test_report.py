@@ -23,6 +23,19 @@ def digits_report(tmp_path_factory):
 def test_report_covers_every_chip_target(digits_report):
     assert set(digits_report["targets"]) == {"loihi1", "loihi2"}
     assert digits_report["steps"] == 40 and digits_report["batch"] == 64
+    # the input file's labels give accuracies: the 64 calibration images, reference 98.44 %
+    assert digits_report["reference_accuracy"] == pytest.approx(63 / 64)
+    for entry in digits_report["targets"].values():
+        assert abs(entry["accuracy"] - digits_report["reference_accuracy"]) <= 2 / 64
+
+
+def test_pipeline_option_compiles_every_target_with_it(tmp_path):
+    out = tmp_path / "pruned.json"
+    assert main(["report", str(EXAMPLE / "digits.nir"), "-i", str(EXAMPLE / "test_spikes.npz"),
+                 "--dt", "1e-3", "-t", "loihi2", "--format", "json", "-o", str(out),
+                 "-p", "normalize,prune{sparsity=0.5},quantize{chip=loihi2}"]) == 0
+    fit = json.loads(out.read_text())["targets"]["loihi2"]["mapping"]
+    assert sum(p["synapses"] for p in fit["populations"]) == 4736  # half of 9472
 
 
 @pytest.mark.parametrize("target", ["loihi1", "loihi2"])
