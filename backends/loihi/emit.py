@@ -37,6 +37,10 @@ from snnc.options import SimOptions
 from .processes import LoihiNetwork, Synapse
 
 SCRIPT, PARAMETERS = "lava_network.py", "lava_network.npz"
+# Lava's run configuration per chip. Lava 0.10's Loihi2SimCfg is Loihi1SimCfg unchanged, and
+# "fixed_pt" selects PyLifModelBitAcc, PyDenseModelBitAcc, ... (also tagged
+# "bit_accurate_loihi", a tag RingBuffer's model lacks), so both chips run the same models.
+RUN_CONFIGS = {"loihi2": ("Loihi2SimCfg", "fixed_pt"), "loihi1": ("Loihi1SimCfg", "fixed_pt")}
 TEMPLATE = Path(__file__).with_name("lava_script.py")
 MARKER = "# emitted-by: (snnc writes the model, target and version here)"
 
@@ -80,7 +84,8 @@ def emit(graph: Graph, options: SimOptions, out_dir: str | Path, chip: str = "lo
     inputs = {name: tuple(graph.nodes[name].shape) for name in graph.inputs}
     always = [target.ALWAYS] if target.ALWAYS in net.inputs else []
     return emit_network(net, out_dir, outputs, options.dt, views=views, input_shapes=inputs,
-                        always_on=always, dtype=options.dtype, title=f"target {chip}")
+                        always_on=always, dtype=options.dtype, title=f"target {chip}",
+                        chip=chip)
 
 
 def emit_network(net: LoihiNetwork, out_dir: str | Path,
@@ -88,14 +93,15 @@ def emit_network(net: LoihiNetwork, out_dir: str | Path,
                  views: Mapping[str, PopulationView] | None = None,
                  input_shapes: Mapping[str, tuple[int, ...]] | None = None,
                  always_on: Collection[str] = (), dtype: str | None = None,
-                 title: str = "") -> list[Path]:
+                 title: str = "", chip: str = "loihi2") -> list[Path]:
     """Write ``lava_network.py`` and ``lava_network.npz`` for ``net`` into ``out_dir``.
 
     outputs: by name (default: every population's spikes, shift 0, named by population);
     views: per population, its shape, probe shift and v units (default: flat, 0, as is);
     input_shapes: per input (default: its size, flat); always_on: inputs that spike every
     step (not read from the input file); dtype: what every returned array is cast to (None:
-    spikes bool, u and v as Lava's integers). Returns the paths written."""
+    spikes bool, u and v as Lava's integers); chip: which Lava run configuration the script
+    uses (``RUN_CONFIGS``). Returns the paths written."""
     out_dir = Path(out_dir)
     given = views or {}
     views = {name: given.get(name, PopulationView((lif.size,)))
@@ -104,8 +110,11 @@ def emit_network(net: LoihiNetwork, out_dir: str | Path,
         outputs = {name: OutputSpec(name, (lif.size,)) for name, lif in net.neurons.items()}
     _check(net, outputs, views, input_shapes or {}, always_on)
     arrays: dict[str, np.ndarray] = {}
+    if chip not in RUN_CONFIGS:
+        raise GraphError(f"no Lava run configuration for chip '{chip}' "
+                         f"(known: {', '.join(RUN_CONFIGS)})")
     description = {
-        "dt": float(dt), "dtype": dtype,
+        "dt": float(dt), "dtype": dtype, "run_config": list(RUN_CONFIGS[chip]),
         "inputs": [{"name": name, "size": int(size), "always_on": name in always_on,
                     "shape": list((input_shapes or {}).get(name, (size,)))}
                    for name, size in net.inputs.items()],

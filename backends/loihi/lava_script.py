@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A spiking network as Lava 0.10 processes, run on Lava's bit-accurate Loihi 2 simulator
-(``Loihi2SimCfg(select_tag="fixed_pt")``). It needs numpy, scipy and lava-nc only.
+"""A spiking network as Lava 0.10 processes, run on Lava's bit-accurate Loihi simulator
+(``Loihi2SimCfg(select_tag="fixed_pt")``, or for Loihi 1 ``Loihi1SimCfg``, which selects
+the same bit-accurate models). It needs numpy, scipy and lava-nc.
 # emitted-by: (snnc writes the model, target and version here)
 
     python lava_network.py --input IN.npz --steps N --output OUT.npz [--probe POP.v ...]
@@ -168,8 +169,8 @@ def recorded_vars(net, probes):
 
 def run(net, arrays, feeds, steps, records):
     """One Lava run; per recorded (population, var), its values (steps, size)."""
+    from lava.magma.core import run_configs
     from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.monitor.process import Monitor
 
     procs = build(net, arrays, feeds)
@@ -177,8 +178,9 @@ def run(net, arrays, feeds, steps, records):
     for pop, var in records:
         monitors.append(Monitor())  # a Monitor holds one probe only
         monitors[-1].probe(getattr(procs[pop], var), steps)
+    config, tag = net["run_config"]  # e.g. Loihi2SimCfg, "fixed_pt"
     monitors[0].run(condition=RunSteps(num_steps=steps),
-                    run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+                    run_cfg=getattr(run_configs, config)(select_tag=tag))
     try:
         return {(pop, var): m.get_data()[pop][var] for (pop, var), m in zip(records, monitors)}
     finally:

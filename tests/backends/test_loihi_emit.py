@@ -13,6 +13,7 @@ snnc's engine gives, for every step.
 """
 import ast
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -199,6 +200,22 @@ def test_compile_writes_the_script_that_equals_simulate(lava, tmp_path):
         for key in want.files:
             np.testing.assert_array_equal(got[key], want[key], err_msg=key)
     assert not list(tmp_path.glob(".lava_out.*"))  # the atomic write left no temporary
+
+
+def test_loihi1_script_runs_loihi1simcfg_and_equals_the_loihi1_target(lava, tmp_path):
+    from snnc.backends.loihi import target_loihi1
+
+    quantized = run_pipeline(loihi_graph(2), parse(target_loihi1.DEFAULT_PIPELINE),
+                             PassContext(OPTIONS))[0]
+    inputs = {"input": spikes(np.random.default_rng(2), (25, 1, *quantized.nodes["input"].shape),
+                              0.4)}
+    want = target_loihi1.simulate(quantized, inputs, OPTIONS)
+    target_loihi1.emit(quantized, OPTIONS, tmp_path)
+    with np.load(tmp_path / "lava_network.npz") as data:
+        assert json.loads(str(data["network"]))["run_config"] == ["Loihi1SimCfg", "fixed_pt"]
+    got = run_script(tmp_path, inputs)
+    for key, value in want.outputs.items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
 
 
 def test_wrong_inputs_and_probes_fail_in_one_line(tmp_path):
