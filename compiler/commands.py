@@ -114,6 +114,7 @@ def simulate(args: argparse.Namespace) -> None:
     from snnc.backends import get_target
 
     from .inputs import load_spikes
+    from .progress import simulate_in_slices
     from .results import save_recording, summarize
 
     from .passes import PassContext, parse, run_pipeline
@@ -127,7 +128,9 @@ def simulate(args: argparse.Namespace) -> None:
         graph, _ = run_pipeline(graph, parse(spec), ctx)
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     start = time.perf_counter()
-    recording = target.simulate(graph, inputs, options, record=args.record)
+    recording = simulate_in_slices(
+        lambda part: target.simulate(graph, part, options, record=args.record), inputs,
+        f"simulating on {args.target}")
     elapsed = time.perf_counter() - start
     print(summarize(graph, recording, options, f"{Path(args.model).name} on {args.target}", elapsed))
     if args.output:

@@ -16,6 +16,7 @@ import numpy as np
 from .ir import Graph
 from .options import SimOptions
 from .program import json_value
+from .progress import simulate_in_slices
 
 FORMATS = ("table", "json", "markdown")
 
@@ -31,13 +32,16 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     with the largest sum over time), and the data the reference's."""
     from snnc.backends import get_target
 
-    reference = get_target("reference").simulate(graph, inputs, options)
+    reference = simulate_in_slices(
+        lambda part: get_target("reference").simulate(graph, part, options), inputs,
+        "simulating the reference")
     entries = {}
     for name in targets:
         target = get_target(name)
         compiled = (graph if name == compiled_for
                     else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
-        entries[name] = _entry(target, compiled, options, inputs, reference, chips, labels)
+        entries[name] = _entry(name, target, compiled, options, inputs, reference, chips,
+                               labels)
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
     versus = "the program's graph" if compiled_for else "the model before compilation"
     data = {"steps": int(steps), "batch": int(batch), "dt": options.dt,
@@ -60,10 +64,11 @@ def _compile(graph: Graph, spec: str, options: SimOptions) -> Graph:
     return run_pipeline(graph, parse(spec), PassContext(options))[0] if spec else graph
 
 
-def _entry(target, graph, options, inputs, reference, chips, labels) -> dict[str, Any]:
+def _entry(name, target, graph, options, inputs, reference, chips, labels) -> dict[str, Any]:
     from snnc.hw_models import load_chip
 
-    recording = target.simulate(graph, inputs, options)
+    recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
+                                   f"simulating on {name}")
     entry = {"description": target.DESCRIPTION,
              "fidelity": fidelity(recording.outputs, reference.outputs),
              "spikes": dict(recording.spike_counts)}
