@@ -32,7 +32,7 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
 MATRICES = (n.Affine, n.Linear)
-PASSIVE = (n.Input, n.Output, *MATRICES)  # what may sit between populations
+PASSIVE = (n.Input, n.Output, n.Flatten, *MATRICES)  # what may sit between populations
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,22 @@ def partition(graph: Graph, chip: Chip) -> Partition:
 
 
 def incoming(graph: Graph, population: str) -> list[tuple[str, str]]:
-    """(matrix, source) pairs that feed ``population``: sources are Inputs or populations."""
+    """(matrix, source) pairs that feed ``population``: sources are Inputs or populations.
+    Flatten nodes are index maps (C order on both sides) and are looked through."""
     pairs = []
-    for pred in graph.predecessors(population):
-        node = graph.nodes[pred]
-        if isinstance(node, MATRICES):
-            pairs += [(pred, src) for src in graph.predecessors(pred)]
+    for pred in _behind(graph, population):
+        if isinstance(graph.nodes[pred], MATRICES):
+            pairs += [(pred, src) for src in _behind(graph, pred)]
         else:  # a population or Input wired straight in: a one-to-one identity
             pairs.append((pred, pred))
     return pairs
+
+
+def _behind(graph: Graph, name: str) -> list[str]:
+    found = []
+    for pred in graph.predecessors(name):
+        found += _behind(graph, pred) if isinstance(graph.nodes[pred], n.Flatten) else [pred]
+    return found
 
 
 def connectivity(graph: Graph, matrix: str, target_size: int) -> np.ndarray:

@@ -151,3 +151,24 @@ def test_one_neuron_beyond_a_core_is_refused_and_reported():
     report = fit_report(graph, load_chip("loihi1"), error="too big")
     assert report["populations"][0]["max_fan_in"] == 5000
     assert report["limits_per_core"]["input_axons"] == 4096 and not report["fits"]
+
+
+def test_paper_cnn_maps_through_flatten_nodes():
+    """The lowered paper CNN keeps Flatten nodes (index maps) between matrices; every
+    non-zero weight lands on exactly one core, and no core exceeds Loihi 2's memory."""
+    from snnc.backends.loihi import target
+    from snnc.frontends import load_model
+    from snnc.options import SimOptions
+    from snnc.passes import PassContext, parse, run_pipeline
+    from tests.conftest import DATA
+
+    graph, _ = run_pipeline(load_model(DATA / "cnn_sinabs.nir"), parse(target.DEFAULT_PIPELINE),
+                            PassContext(SimOptions()))
+    assert any(isinstance(node, n.Flatten) for node in graph.nodes.values())
+    chip = load_chip("loihi2")
+    mapping = map_graph(graph, chip)
+    weights = sum(np.count_nonzero(node.weight) for node in graph.nodes.values()
+                  if isinstance(node, (n.Affine, n.Linear)))
+    assert sum(c.synapses for c in mapping.partition.cores) == weights
+    assert max(c.synapse_bits for c in mapping.partition.cores) <= chip.core.memory
+    assert len(mapping.partition.cores) > len({c.population for c in mapping.partition.cores})
