@@ -35,12 +35,16 @@ Dense also stands for the reference's one-step delay on a recurrent edge. ``simu
 by default: it runs max(hops) steps of silent input more and returns each Output's values,
 and each recorded population's v, from its own lag on, so they line up step for step with the
 reference. ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added).
-Decays truncate (Lava) where the reference multiplies in float, v saturates at 24 bits, and
-LIF/IF/LI biases (Lava's constant bias) already act during the latency steps, so spikes agree
-closely but not always exactly (see tests/backends/test_loihi_target.py).
+A population's bias (Lava's constant bias current: v_leak's drive, an Affine bias) acts from
+step 0, before its first input arrives at step lag; so its v starts lag steps back along the
+bias-only update (``_rewound``) and reaches the reference's v0 exactly when the input does.
+Decays truncate (Lava) where the reference multiplies in float, and v saturates at 24 bits,
+so spikes agree closely but not always exactly (see tests/backends/test_loihi_target.py; the
+digits network agrees exactly).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Collection, Mapping
 
 import numpy as np
@@ -86,9 +90,10 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
     spec = load_chip(chip)
     _check(graph, chip)
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
-    neurons = {name: _lif(name, node, options)
+    depth = distances(graph)
+    neurons = {name: _lif(name, node, options, depth[name], spec.formats)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
-    synapses, depth = [], distances(graph)
+    synapses = []
     for name, node in graph.nodes.items():
         if isinstance(node, MATRICES):
             synapses += _synapses(graph, name, spec.formats, options, sparse_below, depth)
@@ -305,7 +310,7 @@ def _origin(node: n.Neuron) -> np.ndarray | float:
     return node.v_reset if node.spiking else 0.0
 
 
-def _lif(name: str, node: n.Neuron, options: SimOptions) -> Lif:
+def _lif(name: str, node: n.Neuron, options: SimOptions, lag: int, fmt) -> Lif:
     hw, size = node.hw, int(np.prod(node.shape))
     reset = node.reset or options.reset if node.spiking else "to_v_reset"
     if not (reset == "to_v_reset" or (reset == "zero" and not np.any(node.v_reset))):
@@ -313,9 +318,35 @@ def _lif(name: str, node: n.Neuron, options: SimOptions) -> Lif:
     v0 = getattr(node, "v_leak", _origin(node)) - _origin(node)
     v0 = np.broadcast_to(np.rint(hw["scale"] * v0), node.shape).reshape(-1).astype(np.int64)
     per = lambda key: np.broadcast_to(np.asarray(hw[key], np.int64), node.shape).reshape(-1)
-    return Lif(size=size, du=_scalar(name, hw, "du"), dv=_scalar(name, hw, "dv"),
-               vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
-               bias_exp=per("bias_exp"), v=v0)
+    lif = Lif(size=size, du=_scalar(name, hw, "du"), dv=_scalar(name, hw, "dv"),
+              vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
+              bias_exp=per("bias_exp"), v=v0)
+    return dataclasses.replace(lif, v=_rewound(lif, lag, fmt))
+
+
+def _rewound(lif: Lif, lag: int, fmt) -> np.ndarray:
+    """The v to start from so that v is the reference's initial v0 after ``lag`` steps.
+
+    A population ``lag`` matrices from the input gets no input before Lava's step ``lag``,
+    but its bias (v_leak's drive and an Affine bias in bias_mant) acts from step 0: v <-
+    decay(v, dv) + bias (u stays 0). So v starts ``lag`` steps back along that map: decay
+    truncates toward 0 and keeps D - dv < D of D, so it takes every integer value and each
+    step back has an exact integer preimage. Where a step back would cross the threshold
+    (the neuron would fire during those steps) or leave the 24-bit range, v0 stays as it is
+    and the bias acts early, as before."""
+    unity, v = 2 ** fmt.decay_bits, np.asarray(lif.v, np.int64)
+    keep = unity - lif.dv  # >= 1: dv has decay_bits bits
+    bias = np.asarray(lif.bias_mant, np.int64) << np.asarray(lif.bias_exp, np.int64)
+    bound = 2 ** (fmt.state_bits - 1) - 1
+    top = min(lif.vth << fmt.threshold_shift, bound)
+    for _ in range(lag):
+        target = v - bias  # decay(previous, dv) must equal this
+        # the smallest |previous| whose scaled value truncates (toward 0) to target
+        previous = np.where(target >= 0, -((-target * unity) // keep), (target * unity) // keep)
+        if np.any(previous > top) or np.any(previous < -bound):
+            return np.asarray(lif.v, np.int64)
+        v = previous
+    return v
 
 
 def _factor(pop: n.Neuron, unity: int, offset: int) -> np.ndarray:
