@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .errors import SnncError
 from .ir import Graph
 from .options import SimOptions
 from .program import json_value
@@ -25,7 +26,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, pipeline: str | None = None,
            labels: np.ndarray | None = None) -> dict[str, Any]:
-    """The report as plain data: one entry per target. ``compiled_for`` names the target a
+    """The report as plain data: one entry per target (a target that cannot compile or run
+    the model gets its one-line error instead; if none can, the first error is raised).
+    ``compiled_for`` names the target a
     program MODEL was compiled for (its graph is used as it is for that target); other
     targets compile it with ``pipeline``, else their default pipeline. With ``labels`` (one
     per batch row), each entry also gives the accuracy of the first output's class (the unit
@@ -35,13 +38,19 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     reference = simulate_in_slices(
         lambda part: get_target("reference").simulate(graph, part, options), inputs,
         "simulating the reference")
-    entries = {}
+    entries, errors = {}, []
     for name in targets:
         target = get_target(name)
-        compiled = (graph if name == compiled_for
-                    else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
-        entries[name] = _entry(name, target, compiled, options, inputs, reference, chips,
-                               labels)
+        try:
+            compiled = (graph if name == compiled_for
+                        else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
+            entries[name] = _entry(name, target, compiled, options, inputs, reference, chips,
+                                   labels)
+        except SnncError as error:  # this target cannot run the model: say why, go on
+            entries[name] = {"description": target.DESCRIPTION, "error": str(error)}
+            errors.append(error)
+    if len(errors) == len(targets):
+        raise errors[0]
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
     versus = "the program's graph" if compiled_for else "the model before compilation"
     data = {"steps": int(steps), "batch": int(batch), "dt": options.dt,
@@ -145,6 +154,8 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
     lines = [head]
     if markdown:
         lines.append(entry["description"])
+    if "error" in entry:
+        return lines + [f"  cannot run this model: {entry['error']}"]
     if "accuracy" in entry:
         lines.append(f"  accuracy on the input's labels: {100 * entry['accuracy']:.2f} %")
     for out, f in entry["fidelity"].items():

@@ -86,3 +86,17 @@ def test_unknown_target_is_one_line(capsys):
     assert main(["report", str(EXAMPLE / "digits.nir"), "-i", str(EXAMPLE / "test_spikes.npz"),
                  "-t", "loihi9"]) == 2
     assert "unknown target(s) loihi9" in capsys.readouterr().err
+
+
+def test_a_target_that_cannot_run_the_model_says_why_and_the_others_report(tmp_path, capsys):
+    from tests.cli.test_compile import one_neuron_model
+
+    model = one_neuron_model(tmp_path, 5000)  # fan-in 5000: beyond Loihi 1's 4096 input axons
+    np.savez(tmp_path / "in.npz", spikes=(np.arange(20 * 5000).reshape(20, 1, 5000) % 7 == 0))
+    assert main(["report", str(model), "-i", str(tmp_path / "in.npz")]) == 0
+    out = capsys.readouterr().out
+    assert ("== loihi1: Loihi 1 as Lava 0.10 models it, bit-accurate on integers (needs a graph "
+            "quantized for Loihi; outputs aligned with the reference per layer of latency)\n"
+            "  cannot run this model: node 'lif': one neuron receives from 5000 presynaptic "
+            "neurons, more than loihi1's 4096 input axons per core") in out
+    assert "loihi2 / energy model 'calibrated'" in out
