@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-p", "--pipeline", metavar="SPEC",
                         help="passes to compile with (default: each target's pipeline; none "
                              "for a program directory)")
+    report.add_argument("--energy-model", metavar="NAME",
+                        help="the chip model's [energy.NAME] table to price events with "
+                             "(default: the chip's own; see `snnc targets`)")
     report.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     report.add_argument("-o", "--output", type=Path, help="write the report to this file")
     add_chips(report)

@@ -159,7 +159,7 @@ def report(args: argparse.Namespace) -> None:
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
     data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for,
-                 pipeline=args.pipeline, labels=labels)
+                 pipeline=args.pipeline, labels=labels, energy_model=args.energy_model)
     text = format_report(data, Path(args.model).name, args.format)
     if args.output:
         with atomic_path(args.output) as tmp:

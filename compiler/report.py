@@ -25,14 +25,16 @@ FORMATS = ("table", "json", "markdown")
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, pipeline: str | None = None,
-           labels: np.ndarray | None = None) -> dict[str, Any]:
+           labels: np.ndarray | None = None, energy_model: str | None = None
+           ) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
     ``compiled_for`` names the target a
     program MODEL was compiled for (its graph is used as it is for that target); other
     targets compile it with ``pipeline``, else their default pipeline. With ``labels`` (one
     per batch row), each entry also gives the accuracy of the first output's class (the unit
-    with the largest sum over time), and the data the reference's."""
+    with the largest sum over time), and the data the reference's. ``energy_model`` names the
+    chip's ``[energy.*]`` table to use (default: the chip's own)."""
     from snnc.backends import get_target
 
     reference = simulate_in_slices(
@@ -44,9 +46,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         try:
             compiled = (graph if name == compiled_for
                         else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
-            entries[name] = _entry(name, target, compiled, options, inputs, reference, chips,
-                                   labels)
-        except SnncError as error:  # this target cannot run the model: say why, go on
+            entries[name] = _entry(name, target, compiled, options, inputs, reference,
+                                   chips, labels, energy_model)
+        except SnncError as error:  # this target cannot run or price it: say why, go on
             entries[name] = {"description": target.DESCRIPTION, "error": str(error)}
             errors.append(error)
     if len(errors) == len(targets):
@@ -73,7 +75,8 @@ def _compile(graph: Graph, spec: str, options: SimOptions) -> Graph:
     return run_pipeline(graph, parse(spec), PassContext(options))[0] if spec else graph
 
 
-def _entry(name, target, graph, options, inputs, reference, chips, labels) -> dict[str, Any]:
+def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model
+           ) -> dict[str, Any]:
     from snnc.hw_models import load_chip
 
     recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
@@ -94,7 +97,7 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels) -> di
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
     cost = estimate(chip, recording.counters, steps_per_inference=ran,
                     batch=recording.batch, placement=placement_of(mapping),
-                    hops=hops_of(mapping))
+                    hops=hops_of(mapping), model=energy_model)
     entry.update(chip=chip.name, mapping=mapping.fit, traffic=mapping.routes.totals(),
                  cost=cost.to_dict(), cost_lines=cost.lines())
     return entry
@@ -155,7 +158,7 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
     if markdown:
         lines.append(entry["description"])
     if "error" in entry:
-        return lines + [f"  cannot run this model: {entry['error']}"]
+        return lines + [f"  not reported: {entry['error']}"]
     if "accuracy" in entry:
         lines.append(f"  accuracy on the input's labels: {100 * entry['accuracy']:.2f} %")
     for out, f in entry["fidelity"].items():

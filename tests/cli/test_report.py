@@ -97,6 +97,16 @@ def test_a_target_that_cannot_run_the_model_says_why_and_the_others_report(tmp_p
     out = capsys.readouterr().out
     assert ("== loihi1: Loihi 1 as Lava 0.10 models it, bit-accurate on integers (needs a graph "
             "quantized for Loihi; outputs aligned with the reference per layer of latency)\n"
-            "  cannot run this model: node 'lif': one neuron receives from 5000 presynaptic "
+            "  not reported: node 'lif': one neuron receives from 5000 presynaptic "
             "neurons, more than loihi1's 4096 input axons per core") in out
     assert "loihi2 / energy model 'calibrated'" in out
+
+
+def test_energy_model_option_prices_with_another_table(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["report", str(EXAMPLE / "digits.nir"), "-i", str(EXAMPLE / "test_spikes.npz"),
+                 "--dt", "1e-3", "-t", "loihi1", "--energy-model", "davies2018",
+                 "--format", "json", "-o", str(out)]) == 0
+    cost = json.loads(out.read_text())["targets"]["loihi1"]["cost"]
+    assert cost["model"] == "davies2018"
+    assert {t["evidence"] for t in cost["terms"]} == {"simulated", "estimated"}
