@@ -19,9 +19,6 @@ from .options import SimOptions
 from .program import json_value
 from .progress import simulate_in_slices
 
-FORMATS = ("table", "json", "markdown")
-
-
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, pipeline: str | None = None,
@@ -29,9 +26,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
            ) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
-    ``compiled_for`` names the target a
-    program MODEL was compiled for (its graph is used as it is for that target); other
-    targets compile it with ``pipeline``, else their default pipeline. With ``labels`` (one
+    ``compiled_for`` names the target a program MODEL was compiled for (its graph is used as
+    it is for that target); other targets compile it with ``pipeline``, else their default
+    pipeline. With ``labels`` (one
     per batch row), each entry also gives the accuracy of the first output's class (the unit
     with the largest sum over time), and the data the reference's. ``energy_model`` names the
     chip's ``[energy.*]`` table to use (default: the chip's own)."""
