@@ -31,7 +31,9 @@ step: a population k matrices from the input lags the reference by k steps (``di
 per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
 the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
 so that everything reaches a population in step with its own lag (``_aligned_delays``); a
-Dense also stands for the reference's one-step delay on a recurrent edge. ``simulate`` aligns
+Dense also stands for the reference's one-step delay on a recurrent edge, and the bias column
+of an Affine behind a back edge waits one step more (the reference's back edge delivers zeros,
+bias included, at step 0). ``simulate`` aligns
 by default: it runs max(hops) steps of silent input more and returns each Output's values,
 and each recorded population's v, from its own lag on, so they line up step for step with the
 reference. ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added).
@@ -262,17 +264,18 @@ def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: f
               num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
     steps = 0 if node.delay is None else np.rint(node.delay / options.dt).astype(np.int64)
     weights = _integers(name, a[:, None] * node.weight / unit)
-    delays = _aligned_delays(graph, source, target, steps, depth)
+    delays = _aligned_delays(source, target, steps, depth, _recurrent(graph, source, target))
     found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
     if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
         column = _integers(name, (a * node.bias / unit)[:, None])
-        delay = _aligned_delays(graph, ALWAYS, target, 0, depth)
+        # the bias misses step 0 when the back edge lies between the matrix and the target
+        delay = _aligned_delays(ALWAYS, target, 0, depth, _back_edge_after(graph, name))
         found.append((ALWAYS, target, _synapse(column, delay, kw, sparse_below)))
     return found
 
 
-def _aligned_delays(graph: Graph, source: str, target: str, steps, depth: Mapping[str, int]
-                    ) -> np.ndarray | None:
+def _aligned_delays(source: str, target: str, steps, depth: Mapping[str, int],
+                    recurrent: bool) -> np.ndarray | None:
     """Lava delays that keep ``target`` aligned with the reference (None: a plain Dense).
 
     In the reference, a spike of ``source`` at step t arrives at t + steps (+ 1 over a
@@ -282,7 +285,6 @@ def _aligned_delays(graph: Graph, source: str, target: str, steps, depth: Mappin
     path, less where the path through ``source`` is longer (skip connections, relay chains,
     CubaLIF bias columns from the always-on input, which get depth[target] - 1). A delay that
     would be negative cannot be compensated and is 0: that synapse arrives late."""
-    recurrent = source != ALWAYS and graph.order.index(target) <= graph.order.index(source)
     lag = depth[target] - depth.get(source, 0) - 1 + recurrent
     delays = np.maximum(np.asarray(steps, np.int64) + lag, 0)
     return delays if delays.any() else None
@@ -295,6 +297,26 @@ def _synapse(weights: np.ndarray, delays: np.ndarray | None, kw: dict, sparse_be
     if weights.size and np.count_nonzero(weights) < sparse_below * weights.size:
         return Synapse(csr_matrix(weights), delays=delays, sparse=True, **kw)
     return Synapse(weights, delays=delays, **kw)
+
+
+def _recurrent(graph: Graph, source: str, target: str) -> bool:
+    """Whether the reference delivers source -> target one step late: the target runs first
+    (execution order), so a back edge on the way carries the previous step."""
+    return graph.order.index(target) <= graph.order.index(source)
+
+
+def _back_edge_after(graph: Graph, matrix: str) -> bool:
+    """Whether a back edge lies between ``matrix`` and its target (through Flatten nodes):
+    then the reference adds the matrix's bias from step 1 on (step 0 reads zeros)."""
+    back, frontier = graph.recurrent_edges, [matrix]
+    while frontier:
+        node = frontier.pop()
+        for succ in graph.successors(node):
+            if (node, succ) in back:
+                return True
+            if isinstance(graph.nodes[succ], n.Flatten):
+                frontier.append(succ)
+    return False
 
 
 def _scalar(pop_name: str, hw: dict, key: str) -> int:
