@@ -148,7 +148,7 @@ def report(args: argparse.Namespace) -> None:
     from .report import format_report
     from .report import report as build
 
-    graph, options, _ = load(args)
+    graph, options, calibration = load(args)
     compiled_for = read_program(args.model).target if is_program(args.model) else None
     names = ([t for t in TARGETS if t != "reference"] if args.target == "all"
              else args.target.split(","))
@@ -159,7 +159,8 @@ def report(args: argparse.Namespace) -> None:
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
     data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for,
-                 pipeline=args.pipeline, labels=labels, energy_model=args.energy_model)
+                 pipeline=args.pipeline, labels=labels, energy_model=args.energy_model,
+                 calibration=calibration)
     text = format_report(data, Path(args.model).name, args.format)
     if args.output:
         with atomic_path(args.output) as tmp:

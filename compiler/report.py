@@ -22,8 +22,8 @@ from .progress import simulate_in_slices
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, pipeline: str | None = None,
-           labels: np.ndarray | None = None, energy_model: str | None = None
-           ) -> dict[str, Any]:
+           labels: np.ndarray | None = None, energy_model: str | None = None,
+           calibration: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
     ``compiled_for`` names the target a program MODEL was compiled for (its graph is used as
@@ -31,7 +31,8 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     pipeline. With ``labels`` (one
     per batch row), each entry also gives the accuracy of the first output's class (the unit
     with the largest sum over time), and the data the reference's. ``energy_model`` names the
-    chip's ``[energy.*]`` table to use (default: the chip's own)."""
+    chip's ``[energy.*]`` table to use (default: the chip's own); ``calibration`` ("spikes",
+    "labels") feeds data-driven passes, as in ``snnc compile``."""
     from snnc.backends import get_target
 
     reference = simulate_in_slices(
@@ -42,7 +43,8 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         target = get_target(name)
         try:
             compiled = (graph if name == compiled_for
-                        else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options))
+                        else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options,
+                                      calibration or {}))
             entries[name] = _entry(name, target, compiled, options, inputs, reference,
                                    chips, labels, energy_model)
         except SnncError as error:  # this target cannot run or price it: say why, go on
@@ -66,10 +68,13 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
     return float(np.mean(predicted == labels))
 
 
-def _compile(graph: Graph, spec: str, options: SimOptions) -> Graph:
+def _compile(graph: Graph, spec: str, options: SimOptions, calibration: Mapping) -> Graph:
     from .passes import PassContext, parse, run_pipeline
 
-    return run_pipeline(graph, parse(spec), PassContext(options))[0] if spec else graph
+    if not spec:
+        return graph
+    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
+    return run_pipeline(graph, parse(spec), ctx)[0]
 
 
 def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model

@@ -110,3 +110,13 @@ def test_energy_model_option_prices_with_another_table(tmp_path):
     cost = json.loads(out.read_text())["targets"]["loihi1"]["cost"]
     assert cost["model"] == "davies2018"
     assert {t["evidence"] for t in cost["terms"]} == {"simulated", "estimated"}
+
+
+def test_calibration_feeds_data_driven_passes(tmp_path, capsys):
+    spikes = str(EXAMPLE / "test_spikes.npz")
+    base = ["report", str(EXAMPLE / "digits.nir"), "-i", spikes, "--dt", "1e-3", "-t", "loihi2",
+            "-p", "normalize,quantize{chip=loihi2,calibrate=true}"]
+    assert main(base) == 2
+    assert "needs calibration input" in capsys.readouterr().err
+    assert main(base + ["--calibration", spikes]) == 0
+    assert "energy per inference" in capsys.readouterr().out
