@@ -56,7 +56,7 @@ from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeErro
 from snnc.hw_models import load_chip
 from snnc.ir import Graph
 from snnc.ir import nodes as n
-from snnc.ir.graph import flatten
+from snnc.ir.graph import downstream, flatten, upstream
 from snnc.options import SimOptions
 
 from .. import engine
@@ -216,32 +216,16 @@ def _check(graph: Graph, chip: str) -> None:
 
 def _reads(graph: Graph, output: str) -> str:
     """The one population an Output reads (through Flatten nodes)."""
-    pops = _behind(graph, output)
+    pops = upstream(graph, output)
     if len(pops) != 1 or not isinstance(graph.nodes[pops[0]], POPULATIONS):
         raise GraphError(f"Output '{output}' must read one LIF, CubaLIF, IF, LI or CubaLI "
                          f"population, got {pops}")
     return pops[0]
 
 
-def _behind(graph: Graph, name: str) -> list[str]:
-    """The node's predecessors, looking through Flatten nodes (index maps, C order)."""
-    found = []
-    for p in graph.predecessors(name):
-        found += _behind(graph, p) if isinstance(graph.nodes[p], n.Flatten) else [p]
-    return found
-
-
-def _ahead(graph: Graph, name: str) -> list[str]:
-    """The node's successors, looking through Flatten nodes."""
-    found = []
-    for s in graph.successors(name):
-        found += _ahead(graph, s) if isinstance(graph.nodes[s], n.Flatten) else [s]
-    return found
-
-
 def _ends(graph: Graph, name: str) -> tuple[str, str]:
     """The matrix's one source (Input or population) and one target population."""
-    sources, targets = _behind(graph, name), _ahead(graph, name)
+    sources, targets = upstream(graph, name), downstream(graph, name)
     if (len(sources) != 1 or not isinstance(graph.nodes[sources[0]], (n.Input, *POPULATIONS))
             or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
         raise GraphError(f"matrix '{name}' must read one Input or population and feed one "

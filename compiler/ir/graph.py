@@ -202,6 +202,23 @@ def flatten(graph: Graph) -> Graph:
     return Graph(nodes=nodes, edges=tuple(dict.fromkeys(edges)), metadata=graph.metadata)
 
 
+def upstream(graph: Graph, name: str) -> list[str]:
+    """The node's predecessors, looking through Flatten nodes (index maps in C order, so
+    lowered targets and mappers treat them as no node at all)."""
+    found = []
+    for pred in graph.predecessors(name):
+        found += upstream(graph, pred) if isinstance(graph.nodes[pred], n.Flatten) else [pred]
+    return found
+
+
+def downstream(graph: Graph, name: str) -> list[str]:
+    """The node's successors, looking through Flatten nodes."""
+    found = []
+    for succ in graph.successors(name):
+        found += downstream(graph, succ) if isinstance(graph.nodes[succ], n.Flatten) else [succ]
+    return found
+
+
 def population_count(graph: Graph) -> int:
     """Number of neurons (elements of every neuron population) in the graph."""
     return sum(math.prod(node.shape) for _, node in graph.walk() if isinstance(node, n.Neuron))

@@ -29,6 +29,7 @@ import numpy as np
 from snnc.errors import GraphError, ResourceExceededError
 from snnc.hw_models import Chip
 from snnc.ir import Graph, flatten
+from snnc.ir.graph import upstream
 from snnc.ir import nodes as n
 
 MATRICES = (n.Affine, n.Linear)
@@ -88,19 +89,13 @@ def incoming(graph: Graph, population: str) -> list[tuple[str, str]]:
     """(matrix, source) pairs that feed ``population``: sources are Inputs or populations.
     Flatten nodes are index maps (C order on both sides) and are looked through."""
     pairs = []
-    for pred in _behind(graph, population):
+    for pred in upstream(graph, population):
         if isinstance(graph.nodes[pred], MATRICES):
-            pairs += [(pred, src) for src in _behind(graph, pred)]
+            pairs += [(pred, src) for src in upstream(graph, pred)]
         else:  # a population or Input wired straight in: a one-to-one identity
             pairs.append((pred, pred))
     return pairs
 
-
-def _behind(graph: Graph, name: str) -> list[str]:
-    found = []
-    for pred in graph.predecessors(name):
-        found += _behind(graph, pred) if isinstance(graph.nodes[pred], n.Flatten) else [pred]
-    return found
 
 
 def connectivity(graph: Graph, matrix: str, target_size: int) -> np.ndarray:
