@@ -50,13 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run a model on an emulated target")
     add_model_arguments(simulate)
     simulate.add_argument("-t", "--target", default="reference", help="target (see `snnc targets`)")
-    simulate.add_argument("-i", "--input", required=True, type=Path,
-                          help=".npz with 'spikes' shaped (steps, [batch,] *input_shape), "
-                               "or a NIR data file")
-    simulate.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
-    simulate.add_argument("-p", "--pipeline", metavar="SPEC",
-                          help="passes to compile with first (default: the target's pipeline; "
-                               "none for a program directory)")
+    add_run_arguments(simulate)
     simulate.add_argument("-o", "--output", type=Path, help="write outputs and states to this .npz")
     simulate.add_argument("--record", nargs="+", default=[], metavar="NODE",
                           help="also record the state variables (v, i) of these nodes")
@@ -67,13 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(report)
     report.add_argument("-t", "--target", default="all", metavar="TARGET[,TARGET...]|all",
                         help="targets to report on (default: all)")
-    report.add_argument("-i", "--input", required=True, type=Path,
-                        help="the inputs to cost, as for `simulate` (one batch row = one "
-                             "inference)")
-    report.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
-    report.add_argument("-p", "--pipeline", metavar="SPEC",
-                        help="passes to compile with (default: each target's pipeline; none "
-                             "for a program directory)")
+    add_run_arguments(report)
     report.add_argument("--energy-model", metavar="NAME",
                         help="the chip model's [energy.NAME] table to price events with "
                              "(default: the chip's own; see `snnc targets`)")
@@ -93,6 +81,17 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, metavar="FILE.npz",
                         help="'inputs' (N, *input_shape) for ONNX conversion; 'spikes' "
                              "(steps, batch, *input_shape) and 'labels' for data-driven passes")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `simulate` and `report` run: the input, how many steps, the pipeline."""
+    parser.add_argument("-i", "--input", required=True, type=Path,
+                        help=".npz with 'spikes' shaped (steps, [batch,] *input_shape), or a "
+                             "NIR data file; for `report`, one batch row is one inference")
+    parser.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
+    parser.add_argument("-p", "--pipeline", metavar="SPEC",
+                        help="passes to compile with first (default: each target's pipeline; "
+                             "none for a program directory)")
 
 
 def add_chips(parser: argparse.ArgumentParser) -> None:
