@@ -98,8 +98,8 @@ def _map(target, graph, args: argparse.Namespace):
     chip = load_chip(target.CHIP)
     part = None
     try:
-        part = partition(graph, chip)
-        mapping = map_graph(graph, chip, args.chips)
+        part = partition(graph, chip)  # kept for the fit report if placing fails
+        mapping = map_graph(graph, chip, args.chips, part=part)
     except ResourceExceededError as error:
         path = Path(f"{args.output}.fit_report.json")
         with atomic_path(path) as tmp:
@@ -114,18 +114,16 @@ def simulate(args: argparse.Namespace) -> None:
     from snnc.backends import get_target
 
     from .inputs import load_spikes
+    from .passes import compile_spec
+    from .program import is_program
     from .progress import simulate_in_slices
     from .results import save_recording, summarize
 
-    from .passes import PassContext, parse, run_pipeline
-    from .program import is_program
-
     target = get_target(args.target)
     graph, options, calibration = load(args)
-    spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
-    if spec and not is_program(args.model):  # compile on the fly, as `compile` would
-        ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
-        graph, _ = run_pipeline(graph, parse(spec), ctx)
+    if not is_program(args.model):  # compile on the fly, as `compile` would
+        spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
+        graph = compile_spec(graph, spec, options, calibration)
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     start = time.perf_counter()
     recording = simulate_in_slices(

@@ -35,6 +35,8 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     "labels") feeds data-driven passes, as in ``snnc compile``."""
     from snnc.backends import get_target
 
+    from .passes import compile_spec
+
     reference = simulate_in_slices(
         lambda part: get_target("reference").simulate(graph, part, options), inputs,
         "simulating the reference")
@@ -43,8 +45,8 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         target = get_target(name)
         try:
             compiled = (graph if name == compiled_for
-                        else _compile(graph, pipeline or target.DEFAULT_PIPELINE, options,
-                                      calibration or {}))
+                        else compile_spec(graph, pipeline or target.DEFAULT_PIPELINE,
+                                          options, calibration))
             entries[name] = _entry(name, target, compiled, options, inputs, reference,
                                    chips, labels, energy_model)
         except SnncError as error:  # this target cannot run or price it: say why, go on
@@ -66,15 +68,6 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
     out = np.asarray(next(iter(outputs.values())))
     predicted = out.reshape(*out.shape[:2], -1).sum(axis=0).argmax(axis=1)
     return float(np.mean(predicted == labels))
-
-
-def _compile(graph: Graph, spec: str, options: SimOptions, calibration: Mapping) -> Graph:
-    from .passes import PassContext, parse, run_pipeline
-
-    if not spec:
-        return graph
-    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
-    return run_pipeline(graph, parse(spec), ctx)[0]
 
 
 def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model

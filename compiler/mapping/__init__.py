@@ -47,9 +47,11 @@ class Mapping:
 
 
 def map_graph(graph: Graph, chip: Chip, chips: int | None = None,
-              activity: MappingType[str, np.ndarray] | None = None) -> Mapping:
-    """Partition, place and route ``graph`` on ``chip`` (``chips`` caps the board)."""
-    part = partition(graph, chip)
+              activity: MappingType[str, np.ndarray] | None = None,
+              part: Partition | None = None) -> Mapping:
+    """Partition (unless ``part`` is given), place and route ``graph`` on ``chip``
+    (``chips`` caps the board)."""
+    part = part or partition(graph, chip)
     placement = place(part, chip, chips)
     return Mapping(part, placement, route(graph, part, placement, chip, activity),
                    fit_report(graph, chip, part, chips))

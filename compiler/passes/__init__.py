@@ -28,5 +28,16 @@ def parse(spec: str) -> list[Pass]:
     return parse_pipeline(spec, PASSES, load)
 
 
-__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "load", "parse",
-           "run_pipeline"]
+def compile_spec(graph, spec: str, options, calibration=None):
+    """``graph`` after the pipeline ``spec`` (unchanged for an empty spec), with the
+    calibration arrays ("spikes", "labels") for data-driven passes: what `simulate` and
+    `report` do to a model that is not yet a program."""
+    if not spec:
+        return graph
+    calibration = calibration or {}
+    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
+    return run_pipeline(graph, parse(spec), ctx)[0]
+
+
+__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "compile_spec", "load",
+           "parse", "run_pipeline"]
