@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -114,14 +115,27 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
                         help=f"arithmetic of float simulation (default {default.dtype})")
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised as an exception so that ``finally`` blocks remove staging files."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.debug:  # frameworks warn about their own deprecations; not the user's concern
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         args.run(args)
+    except KeyboardInterrupt:  # the shell's convention: 128 + SIGINT
+        return _fail(args, "interrupted", 128 + signal.SIGINT)
+    except Terminated:
+        return _fail(args, "terminated", 128 + signal.SIGTERM)
     except SnncError as error:
         return _fail(args, str(error), 2)
     except BrokenPipeError:  # output piped into `head` and closed: not an error
@@ -132,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug in snnc, not in the input
         return _fail(args, f"internal error: {type(error).__name__}: {error} "
                            "(run with --debug for the traceback)", 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

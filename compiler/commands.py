@@ -46,8 +46,9 @@ def compile_(args: argparse.Namespace) -> None:
 
     from .ir.text import format_graph
     from .passes import PassContext, parse, run_pipeline
-    from .program import Program, pass_entry, write_program
+    from .program import Program, check_program_output, pass_entry, write_program
 
+    check_program_output(args.output)  # refuse a foreign -o before any work
     target = get_target(args.target)
     graph, options, calibration = load(args)
     spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
@@ -117,8 +118,11 @@ def simulate(args: argparse.Namespace) -> None:
     from .passes import compile_spec
     from .program import is_program
     from .progress import simulate_in_slices
+    from .atomic import check_output_file
     from .results import save_recording, summarize
 
+    if args.output:
+        check_output_file(args.output)
     target = get_target(args.target)
     graph, options, calibration = load(args)
     if not is_program(args.model):  # compile on the fly, as `compile` would
@@ -139,13 +143,15 @@ def simulate(args: argparse.Namespace) -> None:
 def report(args: argparse.Namespace) -> None:
     from snnc.backends import TARGETS
 
-    from .atomic import atomic_path
+    from .atomic import atomic_path, check_output_file
     from .errors import OptionError
     from .inputs import load_labels, load_spikes
     from .program import is_program, read_program
     from .report import format_report
     from .report import report as build
 
+    if args.output:
+        check_output_file(args.output)
     graph, options, calibration = load(args)
     compiled_for = read_program(args.model).target if is_program(args.model) else None
     names = ([t for t in TARGETS if t != "reference"] if args.target == "all"

@@ -4,27 +4,28 @@ A program is a directory:
 
     OUT/program.json   {"format": "snnc-program", "version": 1, "target", "source",
                         "options": {dt, integrator, reset, dtype}, "pipeline",
-                        "passes": [{"pass", "options", "report", "seconds"}], "snnc": version}
+                        "passes": [{"pass", "options", "report", "seconds"}], "snnc": version,
+                        "files": [the names snnc wrote in OUT]}
     OUT/graph.nir      the compiled graph as NIR (dequantized floats; snnc's own annotations,
                         such as per-neuron reset policies, in node metadata under "snnc.*")
 
-It is written into a temporary sibling directory and renamed into place, so OUT is either the
-complete new program or untouched.
+It is written into a hidden sibling directory and swapped into place, so OUT is either the
+complete new program or the old one. The manifest lists the files snnc wrote (``files``); only a
+directory that holds nothing else is ever replaced (``check_program_output``).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .atomic import current_umask
-from .errors import ModelFileError
+from .atomic import staged_directory
+from .errors import ModelFileError, OptionError
 from .ir import Graph
 from .options import SimOptions
 
@@ -45,34 +46,62 @@ def is_program(path: str | Path) -> bool:
     return (Path(path) / "program.json").is_file()
 
 
+def check_program_output(out: str | Path) -> Path:
+    """``out`` as a Path if ``write_program`` may write there: absent, an empty directory, or a
+    program snnc wrote whose directory holds only the files its manifest lists. Anything else
+    (a file named program.json among the user's own files, the working directory or one of its
+    parents, a symlink) is refused: snnc never deletes what it did not write."""
+    if str(out) in ("", "."):
+        raise OptionError("output directory is empty or '.'; choose another -o")
+    out = Path(out)
+    if not os.path.lexists(out):
+        return out
+    if out.is_symlink() or not out.is_dir():
+        raise OptionError(f"{out}: exists and is not a directory snnc wrote; choose another -o")
+    if Path.cwd().resolve().is_relative_to(out.resolve()):
+        raise OptionError(f"{out}: is the working directory or one of its parents; "
+                          "choose another -o")
+    entries = {entry.name for entry in out.iterdir()}
+    if entries and not entries <= _written_files(out):
+        raise OptionError(f"{out}: exists and is not an snnc program (or holds files snnc did "
+                          "not write); choose another -o")
+    return out
+
+
+def _written_files(out: Path) -> set[str]:
+    """The files a program directory's manifest says snnc wrote (empty if it is no program)."""
+    try:
+        manifest = json.loads((out / "program.json").read_text())
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return set()
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return set()
+    return set(files) | {"program.json"}
+
+
 def write_program(program: Program, out: str | Path,
                   extras: Optional[Callable[[Path], None]] = None) -> None:
     """Write ``program`` to ``out``; ``extras(staging_dir)`` adds the target's artefacts (an
-    emitted Lava script, mapping JSON) into the same atomic rename."""
+    emitted Lava script, mapping JSON) into the same atomic replacement."""
     from snnc.frontends import write_nir
 
     from . import __version__
 
-    out = Path(out)
-    if out.exists() and not is_program(out) and (not out.is_dir() or any(out.iterdir())):
-        raise ModelFileError(f"{out}: exists and is not an snnc program; choose another -o")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700
-    try:
+    out = check_program_output(out)
+    with staged_directory(out) as staging:
         write_nir(program.graph, staging / "graph.nir")
+        if extras is not None:
+            extras(staging)
+        files = sorted(entry.name for entry in staging.iterdir()) + ["program.json"]
         manifest = {"format": FORMAT, "version": VERSION, "snnc": __version__,
                     "target": program.target, "source": program.source,
                     "options": program.options.to_dict(), "pipeline": program.pipeline,
-                    "passes": list(program.passes)}
+                    "passes": list(program.passes), "files": sorted(files)}
         (staging / "program.json").write_text(json.dumps(manifest, indent=2, default=json_value))
-        if extras is not None:
-            extras(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        check_program_output(out)  # nothing foreign appeared at OUT while we worked
 
 
 def read_program(path: str | Path) -> Program:

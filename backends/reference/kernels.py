@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
 from snnc.ir import nodes as n
 from snnc.ir.shapes import conv_pads, flatten_range
@@ -110,14 +110,16 @@ class Flatten(Kernel):
 
 
 def windows(x: np.ndarray, kernel, stride, dilation, pads) -> np.ndarray:
-    """View (N, C, *spatial) as (N, C, *out_spatial, *kernel) sliding windows (no copy)."""
+    """View (N, C, *spatial) as (N, C, *out_spatial, *kernel) sliding windows (no copy).
+
+    Built from numpy's bounds-checked ``sliding_window_view`` rather than ``as_strided``: a
+    parameter that slipped past validation must fail, never read outside the buffer."""
     x = np.pad(x, [(0, 0), (0, 0), *pads])
-    spatial = x.shape[2:]
-    out = [(size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel, stride, dilation)]
-    steps = x.strides[2:]
-    strides = (*x.strides[:2], *(st * s for st, s in zip(steps, stride)),
-               *(st * d for st, d in zip(steps, dilation)))
-    return as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
+    dims = len(kernel)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    view = sliding_window_view(x, spans, axis=tuple(range(2, 2 + dims)))
+    picks = (*(slice(None, None, s) for s in stride), *(slice(None, None, d) for d in dilation))
+    return view[(slice(None), slice(None), *picks)]
 
 
 class Conv(Kernel):

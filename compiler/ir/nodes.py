@@ -49,6 +49,11 @@ def as_ints(value: Any, ndim: int, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in flat)
 
 
+def at_least(name: str, values: tuple[int, ...], low: int) -> None:
+    if any(v < low for v in values):
+        raise GraphError(f"parameter '{name}' must be >= {low}, got {values}")
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Node:
     """Base of all node types.
@@ -201,6 +206,10 @@ class _Conv(Node):
                 raise GraphError(f"padding must be 'same', 'valid' or integers, got {self.padding!r}")
         else:
             object.__setattr__(self, "padding", as_ints(self.padding, n, "padding"))
+            at_least("padding", self.padding, 0)
+        at_least("stride", self.stride, 1)
+        at_least("dilation", self.dilation, 1)
+        at_least("kernel size", self.kernel_size, 1)
         if self.groups < 1 or self.weight.shape[0] % self.groups:
             raise GraphError(f"groups={self.groups} does not divide {self.weight.shape[0]} output channels")
 
@@ -234,6 +243,11 @@ class _Pool2d(Node):
     def __post_init__(self) -> None:
         for name in ("kernel_size", "stride", "padding"):
             object.__setattr__(self, name, as_ints(getattr(self, name), 2, name))
+        at_least("kernel_size", self.kernel_size, 1)
+        at_least("stride", self.stride, 1)
+        at_least("padding", self.padding, 0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
+            raise GraphError(f"padding {self.padding} exceeds half the kernel {self.kernel_size}")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

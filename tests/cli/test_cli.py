@@ -11,10 +11,10 @@ from tests.conftest import copy_hdf5
 PYTHON = sys.executable
 
 
-def run(*args):
+def run(*args, cwd=None):
     """snnc in a fresh process, as a user runs it."""
     return subprocess.run([PYTHON, "-m", "snnc.cli", *map(str, args)], capture_output=True,
-                          text=True)
+                          text=True, cwd=cwd)
 
 
 @pytest.fixture
