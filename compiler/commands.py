@@ -45,14 +45,12 @@ def compile_(args: argparse.Namespace) -> None:
     from snnc.backends import get_target
 
     from .ir.text import format_graph
-    from .passes import PassContext, parse, run_pipeline
     from .program import Program, check_program_output, pass_entry, write_program
 
     check_program_output(args.output)  # refuse a foreign -o before any work
     target = get_target(args.target)
     graph, options, calibration = load(args)
-    spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
-    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
+    spec = target.pipeline if args.pipeline is None else args.pipeline
 
     def after_each(applied, result, record):
         print(f"pass {applied.name}")
@@ -60,7 +58,7 @@ def compile_(args: argparse.Namespace) -> None:
         if args.print_between_passes:
             print(format_graph(result, f"after {applied.name}"))
 
-    compiled, records = run_pipeline(graph, parse(spec), ctx, after_each)
+    compiled, records = target.compile(graph, options, spec, calibration, after_each)
     if args.time_passes:
         for record in records:
             print(f"  {record.seconds:9.4f} s  {record.applied.name}")
@@ -71,7 +69,7 @@ def compile_(args: argparse.Namespace) -> None:
     def extras(staging: Path) -> None:
         if mapping is not None:  # partition/placement/routes/fit report as JSON
             emitted.extend(mapping.write(staging))
-        if hasattr(target, "emit"):  # a real toolchain's files (Lava script) join the program
+        if target.emit is not None:  # a real toolchain's files (Lava script) join the program
             emitted.extend(target.emit(compiled, options, staging))
 
     write_program(Program(compiled, args.target, options, spec,
@@ -88,15 +86,13 @@ def _map(target, graph, args: argparse.Namespace):
     error (naming the resource, the need and the limit) is raised."""
     import json
 
-    from snnc.hw_models import load_chip
-
     from .atomic import atomic_path
     from .errors import ResourceExceededError
     from .mapping import fit_report, map_graph, partition
 
-    if getattr(target, "CHIP", None) is None:
+    chip = target.chip_model()
+    if chip is None:
         return None
-    chip = load_chip(target.CHIP)
     part = None
     try:
         part = partition(graph, chip)  # kept for the fit report if placing fails
@@ -115,7 +111,6 @@ def simulate(args: argparse.Namespace) -> None:
     from snnc.backends import get_target
 
     from .inputs import load_spikes
-    from .passes import compile_spec
     from .program import is_program
     from .progress import simulate_in_slices
     from .atomic import check_output_file
@@ -126,8 +121,7 @@ def simulate(args: argparse.Namespace) -> None:
     target = get_target(args.target)
     graph, options, calibration = load(args)
     if not is_program(args.model):  # compile on the fly, as `compile` would
-        spec = target.DEFAULT_PIPELINE if args.pipeline is None else args.pipeline
-        graph = compile_spec(graph, spec, options, calibration)
+        graph = target.compile(graph, options, args.pipeline, calibration)[0]
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     start = time.perf_counter()
     recording = simulate_in_slices(
@@ -141,7 +135,7 @@ def simulate(args: argparse.Namespace) -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    from snnc.backends import TARGETS
+    from snnc.backends import target_names
 
     from .atomic import atomic_path, check_output_file
     from .errors import OptionError
@@ -154,12 +148,13 @@ def report(args: argparse.Namespace) -> None:
         check_output_file(args.output)
     graph, options, calibration = load(args)
     compiled_for = read_program(args.model).target if is_program(args.model) else None
-    names = ([t for t in TARGETS if t != "reference"] if args.target == "all"
+    known = target_names()
+    names = ([t for t in known if t != "reference"] if args.target == "all"
              else args.target.split(","))
-    unknown = [t for t in names if t not in TARGETS]
+    unknown = [t for t in names if t not in known]
     if unknown:
         raise OptionError(f"unknown target(s) {', '.join(unknown)} (available: "
-                          f"{', '.join(TARGETS)})")
+                          f"{', '.join(known)})")
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
     data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for,
@@ -175,17 +170,17 @@ def report(args: argparse.Namespace) -> None:
 
 
 def targets(args: argparse.Namespace) -> None:
-    from snnc.backends import TARGETS, get_target
+    from snnc.backends import get_target, target_names
     from snnc.hw_models import list_chips, load_chip
 
     print("targets:")
-    for name in TARGETS:
+    for name in target_names():
         target = get_target(name)
-        print(f"  {name:<12} {target.DESCRIPTION}")
-        print(f"  {'':<12} nodes: {', '.join(target.SUPPORTED)}")
-        print(f"  {'':<12} default pipeline: {target.DEFAULT_PIPELINE or '(none)'}")
-        if getattr(target, "CHIP", None):
-            print(f"  {'':<12} chip model: {target.CHIP} (mapping, cost report)")
+        print(f"  {name:<12} {target.description}")
+        print(f"  {'':<12} nodes: {', '.join(target.family.node_types)}")
+        print(f"  {'':<12} default pipeline: {target.pipeline or '(none)'}")
+        if target.chip:
+            print(f"  {'':<12} chip model: {target.chip} (mapping, cost report)")
     print("chip models (hw_models/, every number sourced; for passes such as check{chip=...}):")
     for name in list_chips():
         chip = load_chip(name)

@@ -47,3 +47,9 @@ class SimOptions:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def gain(tau: np.ndarray, options: SimOptions) -> np.ndarray:
+    """Per-step relaxation factor toward the target: dt/tau or 1 - exp(-dt/tau), in float64."""
+    ratio = options.dt / np.asarray(tau).astype(np.float64)
+    return ratio if options.integrator == "euler" else -np.expm1(-ratio)

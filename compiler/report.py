@@ -35,8 +35,6 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     "labels") feeds data-driven passes, as in ``snnc compile``."""
     from snnc.backends import get_target
 
-    from .passes import compile_spec
-
     reference = simulate_in_slices(
         lambda part: get_target("reference").simulate(graph, part, options), inputs,
         "simulating the reference")
@@ -45,12 +43,11 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         target = get_target(name)
         try:
             compiled = (graph if name == compiled_for
-                        else compile_spec(graph, pipeline or target.DEFAULT_PIPELINE,
-                                          options, calibration))
+                        else target.compile(graph, options, pipeline, calibration)[0])
             entries[name] = _entry(name, target, compiled, options, inputs, reference,
                                    chips, labels, energy_model)
         except SnncError as error:  # this target cannot run or price it: say why, go on
-            entries[name] = {"description": target.DESCRIPTION, "error": str(error)}
+            entries[name] = {"description": target.description, "error": str(error)}
             errors.append(error)
     if len(errors) == len(targets):
         raise errors[0]
@@ -72,22 +69,19 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
 
 def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model
            ) -> dict[str, Any]:
-    from snnc.hw_models import load_chip
-
     recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
                                    f"simulating on {name}")
-    entry = {"description": target.DESCRIPTION,
+    entry = {"description": target.description,
              "fidelity": fidelity(recording.outputs, reference.outputs),
              "spikes": dict(recording.spike_counts)}
     if labels is not None:
         entry["accuracy"] = accuracy(recording.outputs, labels)
-    chip_name = getattr(target, "CHIP", None)
-    if chip_name is None:
+    chip = target.chip_model()
+    if chip is None:
         return entry
     from snnc.hw_models.cost import estimate
     from snnc.mapping import map_graph
 
-    chip = load_chip(chip_name)
     mapping = map_graph(graph, chip, chips, activity=recording.activity)
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
     cost = estimate(chip, recording.counters, steps_per_inference=ran,

@@ -34,6 +34,7 @@ from snnc.ir import Graph
 from snnc.ir.graph import flatten
 from snnc.options import SimOptions
 
+from . import target
 from .processes import LoihiNetwork, Synapse
 
 SCRIPT, PARAMETERS = "lava_network.py", "lava_network.npz"
@@ -72,8 +73,6 @@ def emit(graph: Graph, options: SimOptions, out_dir: str | Path, chip: str = "lo
     """Write the Lava script of a graph quantized for Loihi into ``out_dir``; it gives what
     ``target.simulate(graph, inputs, options, record=...)`` gives (aligned outputs, readout
     v, recorded v dequantized). Returns the paths written."""
-    from . import target
-
     graph = graph if graph.is_flat else flatten(graph)
     net = target.lower(graph, options, chip)
     outputs = {name: OutputSpec(pop, tuple(shape), int(shift),

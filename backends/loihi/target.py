@@ -2,24 +2,24 @@
 bit-accurately on the engine (Lava 0.10's ``Loihi2SimCfg(select_tag="fixed_pt")``).
 
 Input: a graph that went through ``quantize{chip=loihi2}`` (or ``format=loihi``): every matrix
-and population carries ``hw["format"] == "loihi"`` (see ``snnc.passes.quant_loihi``). Nodes:
+and population carries ``hw["format"] == "loihi"`` (see ``snnc.backends.loihi.formats``). Nodes:
 Input, Output, Flatten, Affine, Linear (optional per-synapse delays), LIF, CubaLIF, IF and the
 readouts LI, CubaLI. Every matrix reads one Input or population and feeds one population;
 every Output reads a population; Flatten nodes between them are index maps (C order on both
 sides, as Lava's flat processes) and lower to nothing. Convolutions and pools lower first
 (the ``lower`` pass of the default pipeline turns them into matrices).
 
-Lowering (``lower``), per quant_loihi's mapping:
+Lowering (``lower``), per the Loihi format's mapping (formats.py):
 - an Input becomes an input population (``RingBuffer``) of its flattened size;
 - a population becomes a ``Lif`` with du, dv, vth, bias_mant, bias_exp from ``hw`` and the
   initial v of the reference (v_leak, or v_reset for IF) as S (v0 - origin), rounded, where
   origin is v_reset (spiking) or 0 (readouts);
-- a readout (LI, CubaLI) is the same LIF with the largest threshold: quant_loihi chose its
+- a readout (LI, CubaLI) is the same LIF with the largest threshold: the Loihi format chose its
   scale S so that v can never cross it (see its docstring); an Output that reads a readout
   returns its dequantized v, v_int / S (float), like the reference;
 - a matrix becomes a ``Synapse`` (Dense, or DelayDense where delays round to >= 1 step at
   ``options.dt``; Sparse / DelaySparse below ``SPARSE_BELOW`` nonzero density) with the
-  integer weights Lava receives, recovered from the dequantized float weight W: quant_loihi
+  integer weights Lava receives, recovered from the dequantized float weight W: the format
   stores W = m 2**(t + weight_exp + input_shift) / a with a the target's factor (S g r, IF:
   S r, CubaLIF/CubaLI: times w_in (du + current_decay_offset) / D) and Lava stores m << t, so
   the weight given to Lava is a W / 2**(weight_exp + input_shift), an exact integer (checked).
@@ -61,16 +61,11 @@ from snnc.options import SimOptions
 
 from .. import engine
 from ..reference.simulator import Recording
-from .emit import emit  # noqa: F401  (`snnc compile -t loihi2` writes OUT/lava_network.py)
+from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
-DESCRIPTION = ("Loihi 2 as Lava 0.10 models it, bit-accurate on integers (needs a graph "
-               "quantized for Loihi; outputs aligned with the reference per layer of latency)")
-NODES = (n.Input, n.Output, n.Flatten, n.Affine, n.Linear, n.LIF, n.CubaLIF, n.IF, n.LI,
-         n.CubaLI)
-SUPPORTED = tuple(sorted(t.__name__ for t in NODES))
-CHIP = "loihi2"  # the chip model that mapping and costs use
-DEFAULT_PIPELINE = "lower,normalize,map-delays{chip=loihi2},quantize{chip=loihi2}"
+NODES = tuple(FAMILY.supported)
+PIPELINE = "lower,normalize,map-delays,quantize"  # the Loihi targets' default
 MATRICES = (n.Affine, n.Linear)
 READOUTS = (n.LI, n.CubaLI)
 POPULATIONS = (n.LIF, n.CubaLIF, n.IF, *READOUTS)
@@ -203,12 +198,12 @@ def _flat(graph: Graph) -> Graph:
 def _check(graph: Graph, chip: str) -> None:
     for name, node in graph.nodes.items():
         if not isinstance(node, NODES):
-            raise UnsupportedNodeError(name, type(node).__name__, chip, list(SUPPORTED))
+            raise UnsupportedNodeError(name, type(node).__name__, chip, list(FAMILY.node_types))
     unquantized = [name for name, node in graph.nodes.items()
                    if isinstance(node, MATRICES + POPULATIONS) and node.hw.get("format") != "loihi"]
     if unquantized:
         raise OptionError(f"target {chip} needs a graph quantized for Loihi: compile with "
-                          f"-p '{DEFAULT_PIPELINE.replace('loihi2', chip)}' (not quantized: "
+                          f"-p '{PIPELINE}' (not quantized: "
                           f"{', '.join(unquantized[:5])})")
     for name in graph.outputs:
         _reads(graph, name)
@@ -414,7 +409,7 @@ def _volts(graph: Graph, pop: str, run: engine.Recording) -> np.ndarray:
 
 def _no_readout_spikes(graph: Graph, run: engine.Recording) -> None:
     """A readout that spiked had v reset: its values are wrong, so say so rather than return
-    them (quant_loihi's scale rules this out; a graph quantized otherwise might not)."""
+    them (the Loihi format's scale rules this out; a graph quantized otherwise might not)."""
     for name, spikes in run.spikes.items():
         node = graph.nodes.get(name)
         if isinstance(node, READOUTS) and spikes.any():

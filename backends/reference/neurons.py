@@ -21,13 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.ir import nodes as n
-from snnc.options import SimOptions
-
-
-def gain(tau: np.ndarray, options: SimOptions) -> np.ndarray:
-    """Per-step relaxation factor toward the target: dt/tau or 1 - exp(-dt/tau), in float64."""
-    ratio = options.dt / tau.astype(np.float64)
-    return ratio if options.integrator == "euler" else -np.expm1(-ratio)
+from snnc.options import SimOptions, gain
 
 
 class Neuron:

@@ -28,16 +28,5 @@ def parse(spec: str) -> list[Pass]:
     return parse_pipeline(spec, PASSES, load)
 
 
-def compile_spec(graph, spec: str, options, calibration=None):
-    """``graph`` after the pipeline ``spec`` (unchanged for an empty spec), with the
-    calibration arrays ("spikes", "labels") for data-driven passes: what `simulate` and
-    `report` do to a model that is not yet a program."""
-    if not spec:
-        return graph
-    calibration = calibration or {}
-    ctx = PassContext(options, calibration.get("spikes"), calibration.get("labels"))
-    return run_pipeline(graph, parse(spec), ctx)[0]
-
-
-__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "compile_spec", "load",
+__all__ = ["PASSES", "Pass", "PassContext", "PassRecord", "PassResult", "load",
            "parse", "run_pipeline"]

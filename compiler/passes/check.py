@@ -3,7 +3,9 @@
 ``check{chip=loihi1}`` passes the graph through unchanged and reports, per check in ``CHECKS``,
 what it uses of the chip; a graph that cannot run there raises one error naming the node, the
 resource, the need and the limit (``strict=false`` lists every violation instead). The chip is the
-``chip`` option (bundled name or TOML path), else the target's (``PassContext.chip``).
+``chip`` option (bundled name or TOML path), else the target's (``PassContext.chip``). The node
+types a chip runs and its number formats are its family's (``snnc.target.Family``, found by the
+chip's kind in the target registry).
 
 Limits come from the chip model only; one it leaves out (None, not published) is reported as
 skipped, never read as zero. Where the true need depends on partitioning, a later stage, checks
@@ -25,33 +27,14 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from snnc.errors import OptionError, ResourceExceededError, SnncError, UnsupportedNodeError
-from snnc.hw_models import CHIPS, Chip, list_chips, load_chip
+from snnc.hw_models import Chip, list_chips, load_chip
+from snnc.target import Family
 from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
 from .manager import Pass, PassContext, PassResult, chip_for
 
 MATRIX = (n.Affine, n.Linear)
-_PLUMBING = {"Input", "Output", "Affine", "Linear", "Flatten"}
-_NEURONS = {"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"}
-
-# Node types each chip kind runs as they are, i.e. what its target will lower directly. Flatten is
-# only an index map. Non-spiking neurons (I, LI, CubaLI) are readouts: a spiking neuron whose
-# threshold is out of reach, its state recorded.
-SUPPORTED: dict[str, frozenset[str]] = {
-    # Lava: Dense/Sparse processes for matrices, the Conv process (lava-dl netx 'conv' layers) for
-    # convolutions, and the LIF process (current u, voltage v) for every neuron model: no decay
-    # gives I/IF, du = 4095 a LIF without synaptic current. netx rejects 'pool' layers.
-    "loihi": frozenset(_PLUMBING | _NEURONS | {"Conv1d", "Conv2d"}),
-    # sPyNNaker: PyNN projections for matrices, IF_curr_exp / IF_curr_delta for neurons. Standard
-    # PyNN has no convolution (sPyNNaker's ConvolutionConnector is local-only with restrictions
-    # of its own), so convolutions are lowered to matrices first.
-    "spinnaker": frozenset(_PLUMBING | _NEURONS),
-    # Crossbars hold matrices; neurons live in the digital periphery.
-    "rram": frozenset(_PLUMBING | _NEURONS),
-    # Rate-coded SFQ: pulse-count neurons integrate and fire; the preset models no leak.
-    "sfq": frozenset(_PLUMBING | {"IF"}),
-}
 # Unsupported types that a pass turns into supported ones: the error says which.
 PREPARE = {
     "Delay": "run map-delays first to fold it into per-synapse delays",
@@ -59,9 +42,6 @@ PREPARE = {
     **{t: "run lower first to turn it into a synapse matrix"
        for t in ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")},
 }
-# Kinds whose spike sources (Input nodes) occupy cores: sPyNNaker places SpikeSourceArray
-# vertices on application cores; Loihi's input arrives from the host or the embedded x86 cores.
-SOURCES_ON_CORES = frozenset({"spinnaker"})
 # hw annotation (written by quantize) -> the chip.formats width it must fit in.
 WIDTHS = {"weight_bits": "weight_bits", "num_weight_bits": "weight_bits",
           "state_bits": "state_bits", "threshold_bits": "threshold_bits",
@@ -134,6 +114,21 @@ class Subject:
     chips: int | None
     require_quantized: bool
 
+    @property
+    def family(self) -> Family:
+        """What chips of this kind run (``snnc.target.Family``), from the target registry."""
+        from snnc.backends import get_family
+
+        return get_family(self.chip.kind)
+
+    @property
+    def foreign_formats(self) -> set[str]:
+        """Number formats of other chip families: a node quantized in one needs quantizing
+        again for this chip."""
+        from snnc.backends import formats
+
+        return set(formats()) - {f.name for f in self.family.formats}
+
     def label(self, name: str) -> str:
         return f"node '{name}' ({self.graph.nodes[name].type_name})"
 
@@ -155,7 +150,7 @@ Outcome = tuple[dict, list[SnncError]]
 
 
 def check_node_types(s: Subject) -> Outcome:
-    supported = SUPPORTED.get(s.chip.kind, frozenset())
+    supported = s.family.node_types
     errors = []
     for name, node in s.graph.nodes.items():
         if node.type_name not in supported:
@@ -295,7 +290,7 @@ def check_cores(s: Subject) -> Outcome:
     # Without a synapse share, all core memory bounds the synapses (as snnc.mapping.partition)
     memory = core.synapse_memory or core.memory
     per_node = {}
-    for name in s.populations(sources=s.chip.kind in SOURCES_ON_CORES):
+    for name in s.populations(sources=s.family.sources_on_cores):
         by_memory = -(-synapse_bits(s, name) // memory) if memory else None
         per_node[name] = {"by_neurons": -(-s.size(name) // core.neurons_per_core),
                           "by_synapse_memory": by_memory}
@@ -377,7 +372,7 @@ def check_formats(s: Subject) -> Outcome:
 def _format_errors(s: Subject, name: str, node: n.Node, f) -> list[SnncError]:
     errors = []
     named = node.hw.get("format")
-    if named in (*SUPPORTED, *CHIPS) and named not in (s.chip.kind, s.chip.name):
+    if named in s.foreign_formats:
         errors.append(ResourceExceededError(
             f"{s.label(name)}: quantized for '{named}' but {s.chip.name} is a {s.chip.kind} "
             "chip; quantize again for it"))

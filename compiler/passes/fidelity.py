@@ -26,8 +26,9 @@ def fidelity(before: Graph, after: Graph, ctx: PassContext) -> dict[str, Any]:
     (class = output unit with the largest sum over time). Empty without calibration input."""
     if ctx.calibration is None:
         return {}
-    from snnc.backends.reference import simulate
+    from snnc.backends import get_target
 
+    simulate = get_target("reference").simulate
     old = simulate(before, ctx.calibration, ctx.options).outputs
     new = simulate(after, ctx.calibration, ctx.options).outputs
     report: dict[str, Any] = {"output_agreement": output_agreement(old, new)}

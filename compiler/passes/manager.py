@@ -23,13 +23,15 @@ from snnc.options import SimOptions
 @dataclass(frozen=True)
 class PassContext:
     """What passes may consult: simulation options; for data-driven passes, calibration input
-    spikes (steps, batch, *input_shape) with optional labels (batch,); and the target's chip
-    model (``snnc.hw_models`` Chip), which chip-specific passes use unless given their own."""
+    spikes (steps, batch, *input_shape) with optional labels (batch,); the target's chip
+    model (``snnc.hw_models`` Chip), which chip-specific passes use unless given their own; and
+    the target being compiled for (``snnc.target.Target``), if any."""
 
     options: SimOptions = field(default_factory=SimOptions)
     calibration: np.ndarray | None = None
     labels: np.ndarray | None = None
     chip: Any = None
+    target: Any = None
 
 
 def chip_for(name: str, ctx: PassContext) -> Any:

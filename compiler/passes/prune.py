@@ -91,8 +91,9 @@ class PruneInactive(Pass):
 
 def _spike_counts(graph: Graph, ctx: PassContext) -> dict[str, np.ndarray]:
     """Spikes per neuron over all steps and samples, for every spiking population."""
-    from snnc.backends.reference import simulate
+    from snnc.backends import get_target
 
+    simulate = get_target("reference").simulate
     spiking = [k for k, v in graph.nodes.items() if getattr(v, "spiking", False)]
     probe = Graph(nodes={**graph.nodes, **{f"{k}.probe": n.Output(shape=graph.shapes[k])
                                            for k in spiking}},

@@ -14,8 +14,8 @@
   SpiNNaker has no candidates: its ring-buffer shift already leaves 15 bits, and a lower shift
   risks ring-buffer saturation, which the float graph cannot show.
 
-What each format does is documented in ``quant_formats`` (int, spinnaker, rram) and
-``quant_loihi``. The float parameters become the dequantized values, so the reference
+What each format does is documented in ``quant_formats`` (int) and in the chip families'
+backends (``snnc.backends.<kind>.formats``). The float parameters become the dequantized values, so the reference
 simulation of the result runs the quantized network (up to the rounding of the chip's integer
 state, which its backend emulates); ``hw`` holds the integer formats.
 
@@ -36,19 +36,21 @@ from typing import Any, ClassVar
 from snnc.errors import OptionError
 from snnc.ir import Graph, flatten
 
+from snnc.target import Format
+
 from .fidelity import fidelity, output_agreement
 from .manager import Pass, PassContext, PassResult, chip_for
-from .quant_formats import (MATRICES, RRAM_PERCENTILES, Setting, quantize_int, quantize_rram,
-                            quantize_spinnaker)
-from .quant_loihi import quantize_loihi
+from .quant_formats import MATRICES, Setting, quantize_int
 
-FORMATS = ("chip", "int", "loihi", "spinnaker", "rram")
-QUANTIZERS = {"int": quantize_int, "loihi": quantize_loihi, "spinnaker": quantize_spinnaker,
-              "rram": quantize_rram}
-KIND_FORMATS = {"loihi": "loihi", "spinnaker": "spinnaker", "rram": "rram"}  # chip kind -> format
-DEFAULT_CHIPS = {"loihi": "loihi1", "spinnaker": "spinnaker1", "rram": "rram"}
-CANDIDATES = {"int": 3, "loihi": 3, "spinnaker": 1, "rram": len(RRAM_PERCENTILES)}
+# The generic format; every chip family brings its own (``snnc.target.Family.formats``).
+INT = Format("int", quantize_int, candidates=3)
 INT_BITS = (2, 32)
+
+
+def all_formats() -> dict[str, Format]:
+    from snnc.backends import formats
+
+    return {"int": INT, **formats()}
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ class Quantize(Pass):
     calibrate: bool = False
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise OptionError(f"unknown format '{self.format}' (valid: {', '.join(FORMATS)})")
+        if self.format != "chip" and self.format not in all_formats():
+            raise OptionError(f"unknown format '{self.format}' (valid: chip, "
+                              f"{', '.join(all_formats())})")
         if self.bits < 0:
             raise OptionError(f"bits must be >= 0 (0: the chip's width), got {self.bits}")
         low, high = INT_BITS
@@ -73,11 +76,11 @@ class Quantize(Pass):
         original = graph = graph if graph.is_flat else flatten(graph)
         fmt, chip = self._format_and_chip(ctx)
         setting = Setting(chip, self._bits(fmt, chip), ctx.options)
-        report: dict[str, Any] = {"format": fmt, "chip": chip.name if chip else None,
+        report: dict[str, Any] = {"format": fmt.name, "chip": chip.name if chip else None,
                                   "weight_bits": setting.bits}
         if self.calibrate:
             setting, report["calibration"] = _calibrate(graph, fmt, setting, ctx)
-        result = QUANTIZERS[fmt](graph, setting)
+        result = fmt.quantize(graph, setting)
         quantized = Graph(nodes={**graph.nodes, **result.nodes}, edges=graph.edges,
                           metadata=graph.metadata)
         report["layers"] = result.layers
@@ -86,31 +89,34 @@ class Quantize(Pass):
         report.update(result.notes)
         return PassResult(quantized, {**report, **fidelity(original, quantized, ctx)})
 
-    def _format_and_chip(self, ctx: PassContext) -> tuple[str, Any]:
+    def _format_and_chip(self, ctx: PassContext) -> tuple[Format, Any]:
         """The format to use and the chip model whose widths it reads (None for int)."""
+        from snnc.backends import get_family
         from snnc.hw_models import load_chip
 
         if self.format == "int":
-            return "int", None
+            return INT, None
         chip = chip_for(self.chip, ctx)
+        own = get_family(chip.kind).formats if chip is not None else ()
         if self.format == "chip":
             if chip is None:
                 raise OptionError("quantize{format=chip} needs a chip: compile for a hardware "
                                   "target or give chip=NAME, or choose format="
-                                  + "|".join(f for f in FORMATS if f != "chip"))
-            if chip.kind not in KIND_FORMATS:
+                                  + "|".join(all_formats()))
+            if not own:
                 raise OptionError(f"quantize has no format for chip '{chip.name}' (kind "
-                                  f"{chip.kind}); formats: {', '.join(KIND_FORMATS)}, int")
-            return KIND_FORMATS[chip.kind], chip
-        if chip is not None and chip.kind == self.format:
-            return self.format, chip
+                                  f"{chip.kind}); formats: {', '.join(all_formats())}")
+            return own[0], chip
+        fmt = all_formats()[self.format]
+        if fmt in own:
+            return fmt, chip
         if self.chip:
             raise OptionError(f"format={self.format} does not fit chip '{chip.name}' "
                               f"(kind {chip.kind})")
-        return self.format, load_chip(DEFAULT_CHIPS[self.format])
+        return fmt, load_chip(fmt.default_chip)
 
-    def _bits(self, fmt: str, chip: Any) -> int:
-        if fmt == "int":
+    def _bits(self, fmt: Format, chip: Any) -> int:
+        if chip is None:
             return self.bits
         widest = chip.formats.weight_bits
         if widest is None:
@@ -121,17 +127,18 @@ class Quantize(Pass):
         return self.bits or widest
 
 
-def _calibrate(graph: Graph, fmt: str, setting: Setting, ctx: PassContext
+def _calibrate(graph: Graph, fmt: Format, setting: Setting, ctx: PassContext
                ) -> tuple[Setting, dict[str, Any]]:
     """Greedy per-matrix choice of the candidate range that best keeps the float outputs."""
     if ctx.calibration is None:
         raise OptionError("quantize{calibrate=true} needs calibration input (--calibration)")
-    from snnc.backends.reference import simulate
+    from snnc.backends import get_target
 
+    simulate = get_target("reference").simulate
     reference = simulate(graph, ctx.calibration, ctx.options).outputs
 
     def agreement(trial: Setting) -> float:
-        nodes = {**graph.nodes, **QUANTIZERS[fmt](graph, trial).nodes}
+        nodes = {**graph.nodes, **fmt.quantize(graph, trial).nodes}
         outputs = simulate(Graph(nodes=nodes, edges=graph.edges), ctx.calibration,
                            ctx.options).outputs
         return output_agreement(reference, outputs)
@@ -139,7 +146,7 @@ def _calibrate(graph: Graph, fmt: str, setting: Setting, ctx: PassContext
     chosen, best = {}, agreement(setting)
     for name in [k for k in graph.order if isinstance(graph.nodes[k], MATRICES)]:
         before = dict(chosen)
-        for candidate in range(1, CANDIDATES[fmt]):
+        for candidate in range(1, fmt.candidates):
             score = agreement(dataclasses.replace(setting, choice={**before, name: candidate}))
             if score > best:
                 best, chosen = score, {**before, name: candidate}

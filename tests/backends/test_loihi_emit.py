@@ -24,12 +24,12 @@ import pytest
 
 from snnc.backends.engine import run
 from snnc.backends.loihi import Lif, LoihiNetwork, Synapse, target, to_engine
+from snnc.backends.loihi.targets import LOIHI2
 from snnc.backends.loihi.emit import OutputSpec, emit, emit_network
 from snnc.errors import GraphError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
-from snnc.passes import PassContext, parse, run_pipeline
 from tests.conftest import spikes
 from tests.loihi_networks import CASES, build, lif, weights
 
@@ -148,8 +148,7 @@ def population(rng, kind: str, size: int):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_script_equals_target_simulate_on_random_graphs(seed, lava, tmp_path):
-    quantized = run_pipeline(loihi_graph(seed), parse(target.DEFAULT_PIPELINE),
-                             PassContext(OPTIONS))[0]
+    quantized = LOIHI2.compile(loihi_graph(seed), OPTIONS)[0]
     rng = np.random.default_rng(seed)
     batch = 2 if seed == 1 else 1
     inputs = {name: spikes(rng, (25, batch, *quantized.nodes[name].shape), 0.4)
@@ -203,14 +202,13 @@ def test_compile_writes_the_script_that_equals_simulate(lava, tmp_path):
 
 
 def test_loihi1_script_runs_loihi1simcfg_and_equals_the_loihi1_target(lava, tmp_path):
-    from snnc.backends.loihi import target_loihi1
+    from snnc.backends.loihi.targets import LOIHI1
 
-    quantized = run_pipeline(loihi_graph(2), parse(target_loihi1.DEFAULT_PIPELINE),
-                             PassContext(OPTIONS))[0]
+    quantized = LOIHI1.compile(loihi_graph(2), OPTIONS)[0]
     inputs = {"input": spikes(np.random.default_rng(2), (25, 1, *quantized.nodes["input"].shape),
                               0.4)}
-    want = target_loihi1.simulate(quantized, inputs, OPTIONS)
-    target_loihi1.emit(quantized, OPTIONS, tmp_path)
+    want = LOIHI1.simulate(quantized, inputs, OPTIONS)
+    LOIHI1.emit(quantized, OPTIONS, tmp_path)
     with np.load(tmp_path / "lava_network.npz") as data:
         assert json.loads(str(data["network"]))["run_config"] == ["Loihi1SimCfg", "fixed_pt"]
     got = run_script(tmp_path, inputs)

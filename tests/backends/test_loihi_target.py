@@ -22,6 +22,7 @@ import pytest
 
 from snnc.backends import engine
 from snnc.backends.loihi import target
+from snnc.backends.loihi.targets import LOIHI2
 from snnc.backends.loihi.processes import to_engine
 from snnc.backends.reference import simulate as reference
 from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeError
@@ -189,7 +190,7 @@ def test_sparse_matrices_lower_to_sparse_with_identical_spikes():
 @pytest.fixture(scope="module")
 def cnn():
     graph = load_model(DATA / "cnn_sinabs.nir")
-    return graph, run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext())[0]
+    return graph, LOIHI2.compile(graph, SimOptions())[0]
 
 
 def test_paper_cnn_compiles_with_the_default_pipeline_and_equals_the_reference(cnn):
@@ -237,7 +238,7 @@ def test_readout_v_is_within_the_truncation_bound(cuba):
 
 def test_readout_cannot_spike_on_its_largest_input():
     """Every input spiking every step into all-positive weights drives v toward its bound,
-    which quant_loihi's scale keeps below the largest threshold (v reaches 0.47 of it: the
+    which the Loihi format's scale keeps below the largest threshold (v reaches 0.47 of it: the
     bound's factor 2 for rounding and the power-of-two scale); a lower threshold would spike."""
     rng = np.random.default_rng(4)
     graph = readout_graph(rng, cuba=False, weight=rng.uniform(0, 1, (5, 40)))
@@ -274,8 +275,7 @@ def test_lif_li_readout_classifies_like_the_reference():
 def test_refuses_unquantized_graphs_and_unsupported_nodes(digits, cnn):
     graph, _, x, _ = digits
     with pytest.raises(OptionError, match=r"needs a graph quantized for Loihi: compile with "
-                                          r"-p 'lower,normalize,map-delays\{chip=loihi2\},"
-                                          r"quantize\{chip=loihi2\}'"):
+                                          r"-p 'lower,normalize,map-delays,quantize'"):
         target.simulate(graph, x, OPTIONS)
     with pytest.raises(InputError, match="input 'input': Loihi targets take spikes "
                                          r"\(0 or 1\), found 0.5"):
@@ -304,7 +304,7 @@ def test_longer_paths_are_delayed_back_into_step_with_the_reference():
     edges = [("input", "w_in_a"), ("w_in_a", "a"), ("a", "w_a_b"), ("w_a_b", "b"),
              ("input", "w_in_b"), ("w_in_b", "b"), ("b", "output")]
     graph = Graph(nodes=nodes, edges=tuple(edges))
-    quantized, _ = run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext(OPTIONS))
+    quantized, _ = LOIHI2.compile(graph, OPTIONS)
     net = target.lower(quantized, OPTIONS)
     (skip_delays,) = [syn.delays for s, t, syn in net.synapses if (s, t) == ("a", "b")]
     steps = np.rint(nodes["w_a_b"].delay / OPTIONS.dt)
@@ -322,7 +322,7 @@ def test_paper_braille_recurrent_network_runs_in_step_with_the_reference():
     % (bound 0.999: Lava truncates the fast current decays, du = 1842)."""
     options = SimOptions(dt=1e-4)
     graph = load_model(DATA / "braille_noDelay_bias_zero.nir")
-    quantized, _ = run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext(options))
+    quantized, _ = LOIHI2.compile(graph, options)
     x = spikes(np.random.default_rng(0), (256, 64, 12), 0.1)
     ref = reference(quantized, x, options).outputs["output"]
     got = target.simulate(quantized, x, options).outputs["output"]

@@ -3,7 +3,6 @@ the old output until the new one is in place, refuses special files, and cleans 
 and SIGINT."""
 import json
 import os
-import signal
 from pathlib import Path
 
 import numpy as np

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.backends.loihi import target
+from snnc.backends import get_target
 from snnc.frontends import load_model
 from snnc.options import SimOptions
-from snnc.passes import PassContext, parse, run_pipeline
 from snnc.progress import simulate_in_slices
 
 DIGITS = Path(__file__).resolve().parents[2] / "examples" / "digits"
@@ -21,8 +20,8 @@ class Terminal(io.StringIO):
 
 def test_slices_join_into_the_whole_batch_run(monkeypatch):
     options = SimOptions(dt=1e-3)
-    graph, _ = run_pipeline(load_model(DIGITS / "digits.nir"),
-                            parse(target.DEFAULT_PIPELINE), PassContext(options))
+    target = get_target("loihi2")
+    graph, _ = target.compile(load_model(DIGITS / "digits.nir"), options)
     with np.load(DIGITS / "test_spikes.npz") as data:
         inputs = {"input": data["spikes"]}
     run = lambda part: target.simulate(graph, part, options, record=["lif1"])  # noqa: E731

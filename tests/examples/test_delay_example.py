@@ -42,7 +42,7 @@ def test_delay_example_on_loihi_equals_the_reference(chip):
     with np.load(EXAMPLE / "test_spikes.npz") as data:
         spikes = data["spikes"]
     options = SimOptions(dt=1e-3)
-    compiled, _ = run_pipeline(graph, parse(target.DEFAULT_PIPELINE), PassContext(options))
+    compiled, _ = target.compile(graph, options)
     assert any(name.startswith("synapses.relay") for name in compiled.nodes)
     expected = simulate(graph, spikes, options).outputs["output"]
     assert expected.sum() >= 40

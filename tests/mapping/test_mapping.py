@@ -156,14 +156,12 @@ def test_one_neuron_beyond_a_core_is_refused_and_reported():
 def test_paper_cnn_maps_through_flatten_nodes():
     """The lowered paper CNN keeps Flatten nodes (index maps) between matrices; every
     non-zero weight lands on exactly one core, and no core exceeds Loihi 2's memory."""
-    from snnc.backends.loihi import target
+    from snnc.backends import get_target
     from snnc.frontends import load_model
     from snnc.options import SimOptions
-    from snnc.passes import PassContext, parse, run_pipeline
     from tests.conftest import DATA
 
-    graph, _ = run_pipeline(load_model(DATA / "cnn_sinabs.nir"), parse(target.DEFAULT_PIPELINE),
-                            PassContext(SimOptions()))
+    graph, _ = get_target("loihi2").compile(load_model(DATA / "cnn_sinabs.nir"), SimOptions())
     assert any(isinstance(node, n.Flatten) for node in graph.nodes.values())
     chip = load_chip("loihi2")
     mapping = map_graph(graph, chip)

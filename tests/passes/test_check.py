@@ -107,8 +107,10 @@ def test_convolution_on_a_chip_without_a_convolution_engine():
     with pytest.raises(UnsupportedNodeError, match=r"node 'conv': Conv2d is not supported by "
                                                    r"target 'spinnaker1' .*run lower first"):
         check(graph, "check{chip=spinnaker1}")
-    report = check(graph, "check{chip=loihi1}")  # Lava has a Conv process
-    assert report["violations"] == [] and report["fan_in"]["max"] == 9
+    # Lava's Conv process needs lava-dl's netx, which the Loihi targets do not emit: lower first
+    report = check(graph, "check{chip=loihi1,strict=false}")
+    assert [v["check"] for v in report["violations"]] == ["node_types"]
+    assert report["fan_in"]["max"] == 9
     assert report["fan_out"]["max"] == 18  # every tap of both kernels, an upper bound
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snnc.backends.reference import simulate
-from snnc.backends.reference.neurons import gain
+from snnc.options import gain
 from snnc.errors import OptionError
 from snnc.frontends import load_model, write_nir
 from snnc.hw_models import load_chip
@@ -84,7 +84,7 @@ def test_calibration_never_agrees_less_than_max_abs(digits):
 
 
 def input_factor(pop):
-    """Lava integer units per unit of matrix output (see quant_loihi): S g r [w_in g_syn]."""
+    """Lava integer units per unit of matrix output (see backends/loihi/formats.py): S g r [w_in g_syn]."""
     hw, factor = pop.hw, pop.hw["scale"] * pop.r
     if not isinstance(pop, (n.IF, n.I)):
         factor = factor * hw["dv"] / 4096

@@ -70,9 +70,10 @@ import numpy as np
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 
-from .quant_formats import (Quantized, Setting, compact, dequantize, flat_rows, mantissas,
-                            per_neuron, pow2_exponent, quantized_gain, relative_error, rows,
-                            sources, sqnr_db, summed_input, targets)
+from snnc.passes.quant_formats import (Quantized, Setting, compact, dequantize, flat_rows,
+                                       mantissas, per_neuron, pow2_exponent, quantized_gain,
+                                       relative_error, rows, sources, sqnr_db, summed_input,
+                                       targets)
 
 CUBA = (n.CubaLIF, n.CubaLI)
 NO_LEAK = (n.IF, n.I)

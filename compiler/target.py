@@ -1,0 +1,109 @@
+"""What a target is: one object that the compiler, the passes and the CLI read.
+
+A ``Family`` is what every chip of one kind shares (``chip.kind`` in its TOML): the node types its
+toolchain runs as they are, its number formats, and how a graph is mapped onto its cores. The
+``check`` and ``quantize`` passes use the family of whatever chip they are given.
+
+A ``Target`` is a family on one chip model with an emulator: its name, its chip, a chip-neutral
+default pipeline (passes that need a chip take the target's from the ``PassContext``), how to
+simulate, and, where a real toolchain exists, how to emit for it. Targets live in
+``snnc.backends`` (one package each) and are found through its registry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+
+from .ir import nodes as n
+
+if TYPE_CHECKING:
+    from .ir import Graph
+    from .options import SimOptions
+
+# How a family runs a node type (the rules of a support table).
+NATIVE = "runs as it is"
+INDEX_MAP = "an index map: lowers to nothing"
+READOUT = "a readout: a neuron that never fires, its state recorded"
+
+# The shared defaults that families extend or override.
+PLUMBING: Mapping[type, str] = {n.Input: NATIVE, n.Output: NATIVE, n.Affine: NATIVE,
+                                n.Linear: NATIVE, n.Flatten: INDEX_MAP}
+NEURONS: Mapping[type, str] = {n.IF: NATIVE, n.LIF: NATIVE, n.CubaLIF: NATIVE, n.I: READOUT,
+                               n.LI: READOUT, n.CubaLI: READOUT}
+
+
+@dataclass(frozen=True)
+class Format:
+    """A number format of the ``quantize`` pass.
+
+    quantize(graph, setting) -> Quantized (see ``snnc.passes.quant_formats``);
+    candidates: how many ranges ``quantize{calibrate=true}`` may try per matrix (1: none);
+    default_chip: the chip whose widths ``quantize{format=NAME}`` reads when given no chip of
+    this family."""
+
+    name: str
+    quantize: Callable[..., Any]
+    candidates: int = 1
+    default_chip: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """What every chip of one kind shares.
+
+    supported: {node type: how it runs}; anything else must be lowered first (or fails).
+    formats: its number formats; the first is what ``quantize{format=chip}`` picks.
+    sources_on_cores: whether Input nodes (spike sources) occupy cores of their own.
+    mapping: the mapping strategy's name (``snnc.mapping.STRATEGIES``)."""
+
+    kind: str
+    supported: Mapping[type, str]
+    formats: tuple[Format, ...] = ()
+    sources_on_cores: bool = False
+    mapping: str = "slices"
+
+    @property
+    def node_types(self) -> tuple[str, ...]:
+        return tuple(sorted(t.__name__ for t in self.supported))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A family on one chip model, with an emulator.
+
+    simulate(graph, inputs, options, record=()) -> Recording;
+    emit(graph, options, out_dir) -> [written file names], for a real toolchain;
+    chip: a bundled chip model's name or a TOML path (None: no chip, as the reference)."""
+
+    name: str
+    description: str
+    family: Family
+    simulate: Callable[..., Any]
+    chip: Optional[str] = None
+    pipeline: str = ""
+    emit: Optional[Callable[..., list]] = None
+
+    def chip_model(self) -> Any:
+        """The loaded chip model (``snnc.hw_models.Chip``), or None."""
+        if self.chip is None:
+            return None
+        from snnc.hw_models import load_chip
+
+        return load_chip(self.chip)
+
+    def context(self, options: "SimOptions", calibration: Mapping[str, Any] | None = None):
+        """The ``PassContext`` for compiling for this target: its chip, the options, and the
+        calibration arrays ("spikes", "labels") of data-driven passes."""
+        from .passes import PassContext
+
+        calibration = calibration or {}
+        return PassContext(options, calibration.get("spikes"), calibration.get("labels"),
+                           chip=self.chip_model(), target=self)
+
+    def compile(self, graph: "Graph", options: "SimOptions", pipeline: str | None = None,
+                calibration: Mapping[str, Any] | None = None, after_each=None):
+        """``graph`` after ``pipeline`` (default: the target's), and the pass records."""
+        from .passes import parse, run_pipeline
+
+        spec = self.pipeline if pipeline is None else pipeline
+        return run_pipeline(graph, parse(spec), self.context(options, calibration), after_each)
