@@ -13,14 +13,9 @@ from pathlib import Path
 from .loader import parse_chip
 from .schema import EVIDENCE, Chip, ChipModelError, Sourced
 
-# Bundled chip files, by the name users and targets refer to them.
-CHIPS = {
-    "loihi1": "loihi1.toml",
-    "loihi2": "loihi2.toml",
-    "spinnaker1": "spinnaker1.toml",
-    "rram": "rram.toml",
-    "sfq": "sfq.toml",
-}
+# Bundled chip files (every .toml here), by the name users and targets refer to them: the stem.
+CHIPS = {entry.name[:-len(".toml")]: entry.name for entry in resources.files(__name__).iterdir()
+         if entry.name.endswith(".toml")}
 
 __all__ = ["CHIPS", "EVIDENCE", "Chip", "ChipModelError", "Sourced", "list_chips", "load_chip"]
 

@@ -6,6 +6,7 @@ Each problem is one line naming the file and the dotted key, so a typo in a chip
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import fields
 from typing import Optional
 
@@ -14,7 +15,7 @@ try:  # Python 3.11+; snnc supports 3.10, where the same parser is the tomli pac
 except ModuleNotFoundError:
     import tomli as tomllib
 
-from .schema import (EVIDENCE, KINDS, NAMED_SECTIONS, SECTIONS, STEP_SEMANTICS, Chip,
+from .schema import (EVIDENCE, KIND_PATTERN, NAMED_SECTIONS, SECTIONS, STEP_SEMANTICS, Chip,
                      ChipModelError, Sourced, frozen_mapping)
 
 _SI = {"": 0, "k": 3, "M": 6, "G": 9, "m": -3, "u": -6, "µ": -6, "n": -9, "p": -12, "f": -15,
@@ -92,10 +93,12 @@ def _identity(table, origin: str) -> dict:
         if value is not None and not isinstance(value, str):
             raise ChipModelError(f"{origin}: chip.{key}: expected a string, got {value!r}")
         out[key] = value
-    for key, allowed in (("kind", KINDS), ("step_semantics", STEP_SEMANTICS)):
-        if out[key] not in allowed:
-            raise ChipModelError(f"{origin}: chip.{key}: '{out[key]}' is not one of "
-                                 f"{', '.join(allowed)}")
+    if out["step_semantics"] not in STEP_SEMANTICS:
+        raise ChipModelError(f"{origin}: chip.step_semantics: '{out['step_semantics']}' is not "
+                             f"one of {', '.join(STEP_SEMANTICS)}")
+    if not re.fullmatch(KIND_PATTERN, out["kind"]):
+        raise ChipModelError(f"{origin}: chip.kind: '{out['kind']}' is not a family name "
+                             "(lower-case letters, digits, _)")
     return out
 
 

@@ -24,7 +24,9 @@ from typing import Iterator, Mapping, Optional
 from snnc.errors import SnncError
 
 EVIDENCE = ("measured", "simulated", "datasheet", "estimated", "calibrated")
-KINDS = ("loihi", "spinnaker", "sfq", "rram")
+# A chip's kind names the backend family that runs it (``snnc.backends.FAMILIES``: loihi,
+# spinnaker, sfq, rram, ...); any identifier here, checked against the registry where used.
+KIND_PATTERN = r"[a-z][a-z0-9_]*"
 # What one algorithmic timestep is on the chip.
 STEP_SEMANTICS = (
     "barrier",  # ends when every core reaches a mesh-wide barrier; length varies with load (Loihi)
@@ -349,7 +351,7 @@ class Chip:
     name: str
     description: str
     kind: str
-    """One of KINDS."""
+    """The chip family (KIND_PATTERN), e.g. loihi: which backend runs it."""
     step_semantics: str
     """One of STEP_SEMANTICS: what one algorithmic timestep is."""
     energy_model: Optional[str]

@@ -15,8 +15,8 @@
   risks ring-buffer saturation, which the float graph cannot show.
 
 What each format does is documented in ``quant_formats`` (int) and in the chip families'
-backends (``snnc.backends.<kind>.formats``). The float parameters become the dequantized values, so the reference
-simulation of the result runs the quantized network (up to the rounding of the chip's integer
+backends (``snnc.backends.<kind>.formats``). The float parameters become the dequantized
+values, so the reference simulation of the result runs the quantized network (up to the rounding of the chip's integer
 state, which its backend emulates); ``hw`` holds the integer formats.
 
 Report: format, chip, weight_bits; ``layers``: per matrix sqnr_db (None when exact), the chosen
