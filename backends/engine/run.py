@@ -1,4 +1,4 @@
-"""The step loop: run a ``Network`` on input spikes and record spikes, state and counters.
+"""The step loop: run a ``Network`` on input spikes and record spikes, state and counters (a ``Trace``).
 
 Scheduling (``schedule="auto"``): the neuron populations are grouped into blocks (see
 ``Network.blocks``). A population on no cycle runs *layer by layer*: its senders' spike trains
@@ -23,7 +23,7 @@ import numpy as np
 from snnc.errors import InputError
 
 from .network import Connection, Network
-from .recording import Counters, Recording
+from .recording import Counters, Trace
 
 SCHEDULES = ("auto", "step")
 CHUNK = 1 << 18  # numbers per window of a layer-by-layer population (2 MiB of int64)
@@ -31,7 +31,7 @@ CHUNK = 1 << 18  # numbers per window of a layer-by-layer population (2 MiB of i
 
 def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = None, *,
         batch: int | None = None, probe: Collection[str] = (), schedule: str = "auto",
-        kernel: str = "auto") -> Recording:
+        kernel: str = "auto") -> Trace:
     """Run ``network`` for ``steps`` steps.
 
     inputs: per input population, spikes shaped (steps, batch, size) or (steps, size) for
@@ -63,7 +63,7 @@ def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = 
             outside = {name: _layer_input(network, name, spikes, members, events, kernel)
                        for name in block}
             _run_steps(network, block, runners, outside, spikes, states, probes, kernel)
-    return Recording(spikes=spikes, states=states, counters=_count(network, spikes, events),
+    return Trace(spikes=spikes, states=states, counters=_count(network, spikes, events),
                      steps=steps, batch=batch)
 
 

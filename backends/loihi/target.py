@@ -60,7 +60,7 @@ from snnc.ir.graph import downstream, flatten, upstream
 from snnc.options import SimOptions
 
 from .. import engine
-from ..reference.simulator import Recording
+from ..engine import Recording
 from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
@@ -100,21 +100,19 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
 
 
 def distances(graph: Graph) -> dict[str, int]:
-    """Per node, the fewest matrices on a path from an Input: the steps by which its Loihi
-    values lag the reference's (Lava's Dense latency; synapse delays not counted). Nodes no
-    Input reaches get 0."""
+    """Per node, the most matrices on a path from an Input over forward edges: the steps by
+    which its Loihi values lag the reference's (Lava's Dense latency; synapse delays not
+    counted). The longest path, so that every shorter path into a population (a skip
+    connection) can be delayed to arrive in step (``_aligned_delays``). Nodes no Input
+    reaches get 0."""
     graph = _flat(graph)
-    distance, frontier = {name: 0 for name in graph.inputs}, list(graph.inputs)
-    while frontier:
-        nxt = []
-        for name in frontier:
-            for succ in graph.successors(name):
-                d = distance[name] + isinstance(graph.nodes[succ], MATRICES)
-                if succ not in distance or d < distance[succ]:
-                    distance[succ] = d
-                    nxt.append(succ)
-        frontier = nxt
-    return {name: distance.get(name, 0) for name in graph.nodes}
+    back, depth = graph.recurrent_edges, {}
+    for name in graph.order:  # forward edges go forward in the order
+        reached = [depth[p] for p in graph.predecessors(name) if (p, name) not in back
+                   and p in depth]
+        if name in graph.inputs or reached:
+            depth[name] = max(reached, default=0) + isinstance(graph.nodes[name], MATRICES)
+    return {name: depth.get(name, 0) for name in graph.nodes}
 
 
 def hops(graph: Graph) -> dict[str, int]:
@@ -225,6 +223,10 @@ def _ends(graph: Graph, name: str) -> tuple[str, str]:
             or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
         raise GraphError(f"matrix '{name}' must read one Input or population and feed one "
                          f"population (reads {sources}, feeds {targets})")
+    if isinstance(graph.nodes[sources[0]], READOUTS):  # a Lava LIF sends spikes, never its v
+        raise GraphError(f"matrix '{name}' reads readout '{sources[0]}' "
+                         f"({graph.nodes[sources[0]].type_name}), whose value is its membrane; "
+                         "Loihi populations send spikes only")
     return sources[0], targets[0]
 
 
@@ -243,7 +245,8 @@ def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: f
               num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
     steps = 0 if node.delay is None else np.rint(node.delay / options.dt).astype(np.int64)
     weights = _integers(name, a[:, None] * node.weight / unit)
-    delays = _aligned_delays(source, target, steps, depth, _recurrent(graph, source, target))
+    delays = _aligned_delays(source, target, steps, depth, _recurrent(graph, source, target),
+                             used=weights != 0)
     found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
     if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
         column = _integers(name, (a * node.bias / unit)[:, None])
@@ -254,18 +257,31 @@ def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: f
 
 
 def _aligned_delays(source: str, target: str, steps, depth: Mapping[str, int],
-                    recurrent: bool) -> np.ndarray | None:
+                    recurrent: bool, used: np.ndarray | bool = True) -> np.ndarray | None:
     """Lava delays that keep ``target`` aligned with the reference (None: a plain Dense).
 
     In the reference, a spike of ``source`` at step t arrives at t + steps (+ 1 over a
     recurrent edge). Aligned, source's step t is Lava's t + depth[source] and target's is
     t + depth[target]; a Dense-like process delivers after 1 + its delay. So the Lava delay is
-    steps (+ 1) + depth[target] - depth[source] - 1: the synapse delay itself on a shortest
-    path, less where the path through ``source`` is longer (skip connections, relay chains,
-    CubaLIF bias columns from the always-on input, which get depth[target] - 1). A delay that
-    would be negative cannot be compensated and is 0: that synapse arrives late."""
+    steps (+ 1) + depth[target] - depth[source] - 1: the synapse delay itself on a longest
+    path, more where the path through ``source`` is shorter (skip connections, relay chains,
+    CubaLIF bias columns from the always-on input, which get depth[target] - 1). Forward
+    edges never need less (``distances`` takes longest paths); a recurrent edge from a
+    population deeper than its target would, and cannot be had: the loop's matrices each add
+    a step on the chip, so its dynamics differ from the model's, and it is refused.
+    ``used`` marks the synapses that exist (nonzero weights); only they must arrive in time."""
     lag = depth[target] - depth.get(source, 0) - 1 + recurrent
-    delays = np.maximum(np.asarray(steps, np.int64) + lag, 0)
+    delays = np.asarray(steps, np.int64) + lag
+    used = np.asarray(used)
+    delays = np.broadcast_to(delays, used.shape) if delays.ndim < used.ndim else delays
+    late = -int(np.min(delays, where=np.broadcast_to(used, delays.shape), initial=0))
+    if late > 0:
+        raise GraphError(f"recurrent connection '{source}' -> '{target}' would arrive {late} "
+                         f"step(s) late on Loihi: each matrix on the loop adds a step of "
+                         f"latency ({depth.get(source, 0)} matrices from the input to "
+                         f"'{source}', {depth[target]} to '{target}'); give it a synaptic delay "
+                         f"of at least {late} step(s) more")
+    delays = np.maximum(delays, 0)
     return delays if delays.any() else None
 
 
@@ -399,7 +415,7 @@ def _feeds(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray
     return feeds, steps, batch
 
 
-def _volts(graph: Graph, pop: str, run: engine.Recording) -> np.ndarray:
+def _volts(graph: Graph, pop: str, run: engine.Trace) -> np.ndarray:
     """A probed population's v in float units, (steps, batch, size)."""
     node = graph.nodes[pop]
     scale = float(np.asarray(node.hw["scale"]).reshape(-1)[0])
@@ -407,7 +423,7 @@ def _volts(graph: Graph, pop: str, run: engine.Recording) -> np.ndarray:
     return run.states[f"{pop}.v"] / scale + origin
 
 
-def _no_readout_spikes(graph: Graph, run: engine.Recording) -> None:
+def _no_readout_spikes(graph: Graph, run: engine.Trace) -> None:
     """A readout that spiked had v reset: its values are wrong, so say so rather than return
     them (the Loihi format's scale rules this out; a graph quantized otherwise might not)."""
     for name, spikes in run.spikes.items():

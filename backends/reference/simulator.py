@@ -7,8 +7,7 @@ source produced on the previous step (zeros at step 0). Both give identical resu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 
@@ -17,23 +16,9 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
 
+from ..engine.recording import Recording
 from .kernels import STATELESS, DelayedMatrix
 from .neurons import STATEFUL
-
-
-@dataclass
-class Recording:
-    """What a simulation produced. Arrays are shaped (steps, batch, *shape)."""
-
-    outputs: dict[str, np.ndarray]  # per Output node
-    states: dict[str, np.ndarray] = field(default_factory=dict)  # "node.var" for recorded nodes
-    spike_counts: dict[str, int] = field(default_factory=dict)  # per spiking node, all steps
-    steps: int = 0
-    batch: int = 0
-    # Emulated chips only: the engine's counters over every step run (alignment steps too) and
-    # per population or input, per-neuron spike totals (what routing and cost models read).
-    counters: Any = None
-    activity: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def make_kernel(node: n.Node, options: SimOptions, in_shape: tuple[int, ...]):
