@@ -22,6 +22,7 @@ import numpy as np
 
 from snnc.errors import InputError
 
+from .inputs import network_inputs
 from .network import Connection, Network
 from .recording import Counters, Trace
 
@@ -41,7 +42,7 @@ def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = 
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got '{schedule}'")
-    spikes, steps, batch = _inputs(network, inputs, steps, batch)
+    spikes, steps, batch = network_inputs(network, inputs, steps, batch)
     probes = _probes(network, probe)
     pops = network.by_name
     for p in network.populations:
@@ -175,38 +176,6 @@ def _count(net: Network, spikes: dict, events: dict) -> Counters:
         sent = events[c.name] if c.name in events else _events(c, spikes[c.source])
         counters.synaptic_events[c.name] = sent.sum(axis=1)
     return counters
-
-
-def _inputs(net: Network, inputs: Mapping[str, np.ndarray], steps, batch):
-    """Input spikes as bool (steps, batch, size); checks names, shapes and lengths."""
-    pops = net.by_name
-    wanted = {p.name for p in net.populations if p.is_input}
-    unknown, missing = set(inputs) - wanted, wanted - set(inputs)
-    if unknown or missing:
-        raise InputError(f"inputs must be given for exactly the input populations "
-                         f"{sorted(wanted)}; unknown {sorted(unknown)}, missing {sorted(missing)}")
-    spikes = {}
-    for name, x in inputs.items():
-        x = np.asarray(x)
-        if x.ndim == 2:
-            x = x[:, None, :]
-        if x.ndim != 3 or x.shape[2] != pops[name].size:
-            raise InputError(f"input '{name}': expected (steps, [batch,] {pops[name].size}), "
-                             f"got {np.shape(inputs[name])}")
-        spikes[name] = x != 0
-    shapes = {x.shape[:2] for x in spikes.values()}
-    if len(shapes) > 1:
-        raise InputError(f"inputs disagree on (steps, batch): {sorted(shapes)}")
-    if shapes:
-        (given_steps, given_batch), = shapes
-        if steps is not None and steps != given_steps:
-            raise InputError(f"inputs have {given_steps} steps, steps={steps} was asked")
-        if batch is not None and batch != given_batch:
-            raise InputError(f"inputs have batch {given_batch}, batch={batch} was asked")
-        steps, batch = given_steps, given_batch
-    if steps is None:
-        raise InputError("a network without input populations needs steps=")
-    return spikes, int(steps), int(batch or 1)
 
 
 def _probes(net: Network, probe: Collection[str]) -> dict[str, list[str]]:

@@ -61,6 +61,7 @@ from snnc.options import SimOptions
 
 from .. import engine
 from ..engine import Recording
+from ..engine.inputs import graph_inputs
 from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
@@ -87,7 +88,7 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
     spec = load_chip(chip)
     _check(graph, chip)
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
-    depth = distances(graph)
+    depth = distances(graph, options.dt)
     neurons = {name: _lif(name, node, options, depth[name], spec.formats)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
     synapses = []
@@ -99,37 +100,75 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
     return LoihiNetwork(inputs, neurons, tuple(synapses))
 
 
-def distances(graph: Graph) -> dict[str, int]:
-    """Per node, the most matrices on a path from an Input over forward edges: the steps by
-    which its Loihi values lag the reference's (Lava's Dense latency; synapse delays not
-    counted). The longest path, so that every shorter path into a population (a skip
-    connection) can be delayed to arrive in step (``_aligned_delays``). Nodes no Input
-    reaches get 0."""
+def distances(graph: Graph, dt: float | None = None) -> dict[str, int]:
+    """Per node, the steps by which its Loihi values lag the reference's: the least lags
+    that let every synapse arrive in step with the reference (``_aligned_delays``).
+
+    Each matrix adds Lava's step of latency, its synapses' own delays (at ``dt``; None: not
+    counted) can absorb some, and a recurrent edge brings one step of the reference's own. So
+    lag[target] >= lag[source] + 1 - min delay steps of the matrix's synapses - (1 over a
+    back edge): the longest path under those weights, found by relaxation. A population whose
+    CubaLIF Affine bias comes from the always-on input needs a lag of at least 1 (2 behind a
+    back edge). A loop that adds more latency than its delays and back edge absorb has no
+    such lags: it would run slower on the chip than in the model, and is refused. Inputs
+    and nodes no Input reaches get 0."""
     graph = _flat(graph)
-    back, depth = graph.recurrent_edges, {}
-    for name in graph.order:  # forward edges go forward in the order
-        reached = [depth[p] for p in graph.predecessors(name) if (p, name) not in back
-                   and p in depth]
-        if name in graph.inputs or reached:
-            depth[name] = max(reached, default=0) + isinstance(graph.nodes[name], MATRICES)
-    return {name: depth.get(name, 0) for name in graph.nodes}
+    back, depth = graph.recurrent_edges, dict.fromkeys(graph.nodes, 0)
+    weight = {name: _latency(graph, name, node, dt) for name, node in graph.nodes.items()}
+    for _ in range(len(graph.nodes) + 1):
+        changed = False
+        for name in graph.order:
+            bound = max([depth[p] - ((p, name) in back) for p in graph.predecessors(name)],
+                        default=0) + weight[name]
+            bound = max(bound, _bias_lag(graph, name))
+            if bound > depth[name]:
+                depth[name], changed = bound, True
+        if not changed:
+            return depth
+    growing = sorted(k for k in graph.nodes if depth[k] > len(graph.nodes))
+    raise GraphError(f"the loop through {', '.join(growing[:6])} adds more steps of Lava latency "
+                     "(one per matrix) than its synaptic delays and back edge absorb, so Loihi "
+                     "would run it slower than the model; give its recurrent synapses more delay")
 
 
-def hops(graph: Graph) -> dict[str, int]:
+def _latency(graph: Graph, name: str, node: n.Node, dt: float | None) -> int:
+    """What a node adds to the lag: 1 - the least delay (in steps) of a matrix's synapses."""
+    if not isinstance(node, MATRICES):
+        return 0
+    if dt is None or node.delay is None:
+        return 1
+    steps = np.rint(node.delay / dt)[node.weight != 0]
+    return 1 - int(steps.min()) if steps.size else 1
+
+
+def _bias_lag(graph: Graph, name: str) -> int:
+    """The least lag of a CubaLIF / CubaLI whose Affine bias comes from the always-on input."""
+    if not isinstance(graph.nodes[name], CUBA):
+        return 0
+    biased = [m for m in upstream_matrices(graph, name)
+              if isinstance(graph.nodes[m], n.Affine) and np.any(graph.nodes[m].bias)]
+    return max([1 + _back_edge_after(graph, m) for m in biased], default=0)
+
+
+def upstream_matrices(graph: Graph, name: str) -> list[str]:
+    return [p for p in upstream(graph, name) if isinstance(graph.nodes[p], MATRICES)]
+
+
+def hops(graph: Graph, dt: float | None = None) -> dict[str, int]:
     """Per Output node, the steps by which its Loihi values lag the reference (``distances``
     of the population it reads)."""
     graph = _flat(graph)
-    depth = distances(graph)
+    depth = distances(graph, dt)
     return {name: depth[name] for name in graph.outputs}
 
 
-
-def outputs_of(graph: Graph) -> dict[str, tuple[str, tuple[int, ...], int]]:
+def outputs_of(graph: Graph, dt: float | None = None
+               ) -> dict[str, tuple[str, tuple[int, ...], int]]:
     """Per Output node: (the population it reads, the Output's shape, its shift in steps).
     A Lava run gives the reference's values of step t at step t + shift; they are spikes, or
     for a readout (LI, CubaLI) its v dequantized as v_int / hw["scale"]."""
     graph = _flat(graph)
-    shifts = hops(graph)
+    shifts = hops(graph, dt)
     return {name: (_reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
             for name in graph.outputs}
 
@@ -152,8 +191,8 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
                           "steps itself")
     net = lower(graph, options, chip)
     feeds, steps, batch = _feeds(graph, inputs)
-    depth = distances(graph)
-    extra = max(hops(graph).values(), default=0) if align else extra_steps
+    depth = distances(graph, options.dt)
+    extra = max(hops(graph, options.dt).values(), default=0) if align else extra_steps
     total = steps + extra
     feeds = {name: np.concatenate([f, np.zeros((extra, *f.shape[1:]), bool)])
              for name, f in feeds.items()}
@@ -162,7 +201,7 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     unknown = sorted(set(record) - set(net.neurons))
     if unknown:
         raise InputError(f"cannot record {', '.join(unknown)}: no such population")
-    read = outputs_of(graph)
+    read = outputs_of(graph, options.dt)
     readouts = {pop for pop, _, _ in read.values() if isinstance(graph.nodes[pop], READOUTS)}
     run = engine.run(to_engine(net, chip), feeds, total, batch=batch,
                      probe=[f"{name}.v" for name in sorted(set(record) | readouts)])
@@ -388,30 +427,17 @@ def _integers(name: str, values: np.ndarray) -> np.ndarray:
 
 def _feeds(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray
            ) -> tuple[dict[str, np.ndarray], int, int]:
-    """Per Input, its spikes as bool (steps, batch, size); and (steps, batch)."""
-    if not isinstance(inputs, Mapping):
-        if len(graph.inputs) != 1:
-            raise InputError(f"graph has inputs {graph.inputs}; pass one array per input name")
-        inputs = {graph.inputs[0]: inputs}
-    feeds, lengths = {}, set()
-    for name in graph.inputs:
-        if name not in inputs:
-            raise InputError(f"no input given for Input node '{name}'")
-        array = np.asarray(inputs[name])
-        shape = graph.nodes[name].shape
-        if array.ndim != len(shape) + 2 or tuple(array.shape[2:]) != tuple(shape):
-            raise InputError(f"input '{name}' has shape {array.shape}; expected "
-                             f"(steps, batch, {', '.join(map(str, shape))})")
+    """Per Input, its spikes as bool (steps, batch, size); and (steps, batch). On top of the
+    engine's input check: binary spikes only."""
+    arrays, steps, batch = graph_inputs(graph, inputs)
+    feeds = {}
+    for name, array in arrays.items():
         graded = (array != 0) & (array != 1)
         if graded.any():  # Lava's RingBuffer -> Dense path here carries binary spikes only
             raise InputError(f"input '{name}': Loihi targets take spikes (0 or 1), found "
                              f"{array[graded].flat[0]:g}; encode analog input as spikes first "
                              f"(or run it on the reference target)")
-        lengths.add(array.shape[:2])
         feeds[name] = array.reshape(*array.shape[:2], -1) != 0
-    if len(lengths) != 1:
-        raise InputError(f"inputs disagree on (steps, batch): {sorted(lengths)}")
-    steps, batch = next(iter(lengths))
     return feeds, steps, batch
 
 

@@ -16,6 +16,7 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
 
+from ..engine.inputs import graph_inputs
 from ..engine.recording import Recording
 from .kernels import STATELESS, DelayedMatrix
 from .neurons import STATEFUL
@@ -73,8 +74,8 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     ``record`` names nodes whose state variables (v, i) are kept for every step.
     """
     flat = graph if graph.is_flat else flatten(graph)
-    sequences = _check_inputs(flat, inputs, np.dtype(options.dtype))
-    steps, batch = next(iter(sequences.values())).shape[:2]
+    given, steps, batch = graph_inputs(flat, inputs)
+    sequences = {name: x.astype(options.dtype, copy=False) for name, x in given.items()}
     shapes = flat.shapes
     in_shapes = {name: shapes[flat.predecessors(name)[0]] if flat.predecessors(name) else None
                  for name in flat.nodes}
@@ -104,30 +105,6 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
                       if getattr(node, "spiking", False)},
         steps=steps, batch=batch,
     )
-
-
-def _check_inputs(graph: Graph, inputs, dtype: np.dtype) -> dict[str, np.ndarray]:
-    if not isinstance(inputs, Mapping):
-        if len(graph.inputs) != 1:
-            raise InputError(f"graph has inputs {graph.inputs}; pass one array per input name")
-        inputs = {graph.inputs[0]: inputs}
-    missing = set(graph.inputs) - set(inputs)
-    if missing:
-        raise InputError(f"no input given for Input node(s) {sorted(missing)}")
-    sequences, lengths = {}, set()
-    for name in graph.inputs:
-        array = np.asarray(inputs[name])
-        expected = graph.nodes[name].shape
-        if array.ndim != len(expected) + 2 or tuple(array.shape[2:]) != expected:
-            raise InputError(f"input '{name}' has shape {array.shape}; expected "
-                             f"(steps, batch, {', '.join(map(str, expected))})")
-        if not np.all(np.isfinite(array)):
-            raise InputError(f"input '{name}' holds NaN or infinite values")
-        sequences[name] = array.astype(dtype, copy=False)
-        lengths.add(array.shape[:2])
-    if len(lengths) > 1:
-        raise InputError(f"inputs disagree on (steps, batch): {sorted(lengths)}")
-    return sequences
 
 
 def _summed_input(graph: Graph, name: str, sequences, shape, options) -> np.ndarray:
