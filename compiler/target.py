@@ -73,7 +73,10 @@ class Target:
 
     simulate(graph, inputs, options, record=()) -> Recording;
     emit(graph, options, out_dir) -> [written file names], for a real toolchain;
-    chip: a bundled chip model's name or a TOML path (None: no chip, as the reference)."""
+    chip: a bundled chip model's name or a TOML path (None: no chip, as the reference);
+    agreement: the stated tolerance, the least share of outputs that agree with the float
+        reference run of the same compiled graph (``snnc.passes.fidelity.output_agreement``)
+        on the graphs it supports; the conformance suite (tests/targets/) holds it to it."""
 
     name: str
     description: str
@@ -82,6 +85,7 @@ class Target:
     chip: Optional[str] = None
     pipeline: str = ""
     emit: Optional[Callable[..., list]] = None
+    agreement: float = 1.0
 
     def chip_model(self) -> Any:
         """The loaded chip model (``snnc.hw_models.Chip``), or None."""

@@ -15,9 +15,10 @@ from snnc.ir import Graph
 NEURONS = ("LIF", "CubaLIF", "IF", "LI", "CubaLI", "I")
 
 
-def neuron(rng: np.random.Generator, kind: str, size: int) -> n.Node:
+def neuron(rng: np.random.Generator, kind: str, size: int, shared: bool = False) -> n.Node:
+    """A population of ``kind``; ``shared``: one value per parameter for all its neurons."""
     def draw(lo, hi):
-        return rng.uniform(lo, hi, size)
+        return np.full(size, rng.uniform(lo, hi)) if shared else rng.uniform(lo, hi, size)
     common = dict(r=draw(0.5, 2.0))
     if kind in ("LIF", "LI"):
         common.update(tau=draw(2e-3, 2e-2), v_leak=draw(-0.1, 0.1))
@@ -36,8 +37,13 @@ def synapse(rng: np.random.Generator, n_in: int, n_out: int, gain: float) -> n.N
     return n.Linear(weight=weight)
 
 
-def random_graph(seed: int, layers: int = 3, recurrent: bool | None = None) -> Graph:
-    """A random verified graph with one Input and one Output."""
+def random_graph(seed: int, layers: int = 3, recurrent: bool | None = None,
+                 neurons: tuple[str, ...] = NEURONS, maps: tuple[str, ...] = ("Scale", "Delay"),
+                 shared: bool = False, last: tuple[str, ...] = ()) -> Graph:
+    """A random verified graph with one Input and one Output, its populations drawn from
+    ``neurons`` (``last`` adds types for the last layer only, such as readouts that can feed no
+    further; with per-population parameters if ``shared``) and its elementwise maps between
+    synapse and population from ``maps``."""
     rng = np.random.default_rng(seed)
     sizes = [int(s) for s in rng.integers(3, 12, layers + 1)]
     nodes: dict[str, n.Node] = {"input": n.Input(shape=(sizes[0],))}
@@ -47,12 +53,14 @@ def random_graph(seed: int, layers: int = 3, recurrent: bool | None = None) -> G
     for layer in range(1, layers + 1):
         syn, pop = f"syn{layer}", f"pop{layer}"
         nodes[syn] = synapse(rng, sizes[layer - 1], sizes[layer], gain=rng.uniform(2, 8))
-        nodes[pop] = neuron(rng, str(rng.choice(NEURONS)), sizes[layer])
+        kinds = neurons + last if layer == layers else neurons
+        nodes[pop] = neuron(rng, str(rng.choice(kinds)), sizes[layer], shared)
         edges += [(previous, syn), (syn, pop)]
-        if rng.random() < 0.3:  # an elementwise map between synapse and population
+        if rng.random() < 0.3 and maps:  # an elementwise map between synapse and population
             extra = f"map{layer}"
+            kind = maps[0] if len(maps) == 1 else "Scale" if rng.random() < 0.5 else "Delay"
             nodes[extra] = (n.Scale(scale=rng.uniform(0.5, 1.5, sizes[layer]))
-                            if rng.random() < 0.5 else
+                            if kind == "Scale" else
                             n.Delay(delay=rng.integers(0, 4, sizes[layer]) * 1e-3))
             edges[-1:] = [(syn, extra), (extra, pop)]
         if populations and rng.random() < 0.4:  # a skip connection, summed into pop

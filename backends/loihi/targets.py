@@ -24,6 +24,11 @@ def loihi_target(chip: str, title: str) -> Target:
         pipeline=PIPELINE,
         simulate=partial(simulate, chip=chip),
         emit=partial(emit, chip=chip),  # OUT/lava_network.py and its parameters
+        # Lava truncates decays where the reference multiplies in float, and saturates v at
+        # 24 bits: on random graphs with strong drive a neuron held at the saturation bound
+        # fires later than the reference's (worst seen 0.907 over 16 random graphs); the
+        # digits network and the NIR paper models agree exactly or to 0.999
+        agreement=0.9,
     )
 
 

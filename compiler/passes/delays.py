@@ -1,7 +1,9 @@
 """map-delays: delays become whole timesteps within the target's range.
 
 1. A NIR ``Delay`` node that feeds only a matrix folds into that matrix's per-synapse delays
-   (y_i = sum_j W_ij x_j[t - d_j - D_ij]), since chips delay synapses, not populations.
+   (y_i = sum_j W_ij x_j[t - d_j - D_ij]), since chips delay synapses, not populations. So does
+   a Delay that only a Linear (or an Affine without bias) feeds: delaying its output i by d_i
+   is delaying each synapse into i by d_i. (An Affine's bias would appear d_i steps early.)
 2. Every per-synapse delay is rounded to a multiple of dt; the report counts the delays that
    moved and by how much (none do when delays are exact multiples of dt).
 3. With a limit — ``max_delay`` in steps, else the ``chip`` option's or the target's chip model
@@ -90,6 +92,25 @@ def _fold_delay_nodes(graph: Graph) -> tuple[Graph, int]:
         nodes = {k: v for k, v in graph.nodes.items() if k != name}
         nodes[readers[0]] = dataclasses.replace(matrix, delay=delay)
         edges = [(s, d) for s, d in graph.edges if name not in (s, d)] + [(source, readers[0])]
+        graph, folded = Graph(nodes=nodes, edges=tuple(edges), metadata=graph.metadata), folded + 1
+    return _fold_delays_after_matrices(graph, folded)
+
+
+def _fold_delays_after_matrices(graph: Graph, folded: int) -> tuple[Graph, int]:
+    for name in list(graph.order):
+        node, sources = graph.nodes.get(name), graph.predecessors(name)
+        if not isinstance(node, n.Delay) or len(sources) != 1:
+            continue
+        matrix = graph.nodes[sources[0]]
+        if (not isinstance(matrix, MATRIX) or graph.successors(sources[0]) != [name]
+                or (isinstance(matrix, n.Affine) and np.any(matrix.bias))):
+            continue
+        own = matrix.delay if matrix.delay is not None else np.zeros(matrix.weight.shape)
+        delay = own + np.broadcast_to(node.delay, matrix.weight.shape[:1])[:, None]
+        nodes = {k: v for k, v in graph.nodes.items() if k != name}
+        nodes[sources[0]] = dataclasses.replace(matrix, delay=delay)
+        edges = [(s, d) for s, d in graph.edges if name not in (s, d)]
+        edges += [(sources[0], reader) for reader in graph.successors(name)]
         graph, folded = Graph(nodes=nodes, edges=tuple(edges), metadata=graph.metadata), folded + 1
     return graph, folded
 

@@ -13,6 +13,7 @@ snnc's engine gives, for every step.
 """
 import ast
 import importlib.util
+import dataclasses
 import json
 import re
 import subprocess
@@ -124,6 +125,11 @@ def loihi_graph(seed: int) -> Graph:
     matrix("fc3", "pop2", "readout", sizes[4], sizes[3])
     matrix("skip", "pop0", "pop2", sizes[3], sizes[1])
     matrix("rec", "pop1", "pop0", sizes[1], sizes[2], gain=1.0)
+    # the loop pop0 -> pop1 -> pop0 spans two matrices, two steps of Lava latency: one more
+    # step of delay than the back edge's own lets Loihi run it in step with the reference
+    rec = nodes["rec"]
+    nodes["rec"] = dataclasses.replace(rec, delay=(0 if rec.delay is None else rec.delay) + 1e-3
+                                       + np.zeros(rec.weight.shape))
     if seed % 2:
         nodes["aux"] = n.Input(shape=(4,))
         matrix("fc_aux", "aux", "pop2", sizes[3], 4, gain=4.0)

@@ -286,10 +286,11 @@ def test_refuses_unquantized_graphs_and_unsupported_nodes(digits, cnn):
 
 
 def test_longer_paths_are_delayed_back_into_step_with_the_reference():
-    """A skip connection makes B's shortest path one matrix long, so B runs one step behind
-    the reference; the A -> B synapses (two matrices from the input) get one step less delay
-    in Lava, and B's spikes equal the reference's. IF neurons with dyadic weights leave
-    nothing to truncate, so any difference would be timing."""
+    """B is one matrix from the input through a skip connection and two through A, whose
+    synapses into B are delayed by 1 to 4 steps: one of those steps absorbs A's extra matrix,
+    so B runs one step behind the reference, the A -> B synapses get one step less delay in
+    Lava, and B's spikes equal the reference's. IF neurons with dyadic weights leave nothing
+    to truncate, so any difference would be timing."""
     rng = np.random.default_rng(11)
     ones = lambda k: np.ones(k)  # noqa: E731
     dyadic = lambda shape: rng.integers(0, 8, shape) / 8  # noqa: E731  (v never saturates)
