@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -47,9 +47,6 @@ def join(parts: list):
     joined = replace(first, outputs=along_batch("outputs"), states=along_batch("states"),
                      spike_counts=summed("spike_counts"), batch=sum(p.batch for p in parts),
                      activity=summed("activity"))
-    if first.counters is not None:
-        counters = first.counters
-        joined.counters = replace(counters, **{
-            f.name: {name: sum(getattr(p.counters, f.name)[name] for p in parts)
-                     for name in getattr(counters, f.name)} for f in fields(counters)})
+    if first.counters is not None:  # every kind the runs counted, summed
+        joined.counters = type(first.counters).summed([p.counters for p in parts])
     return joined

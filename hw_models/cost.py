@@ -136,8 +136,7 @@ def _overhead_time(chip: Chip, figures: _Figures) -> tuple[float, str]:
 
 
 def _steps(counters) -> int:
-    lengths = {len(v) for kind in (counters.spikes, counters.synaptic_events,
-                                   counters.neuron_updates) for v in kind.values()}
+    lengths = {len(v) for per_name in counters.counts.values() for v in per_name.values()}
     if len(lengths) != 1:
         raise CostModelError(f"counters must all cover the same steps, got lengths "
                              f"{sorted(lengths)}")

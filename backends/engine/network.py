@@ -40,6 +40,11 @@ class NeuronRunner(Protocol):
     def state(self, var: str) -> np.ndarray:
         """A copy of one state variable as int64 (batch, size)."""
 
+    # Optional: ``counts() -> Mapping[kind, np.ndarray (steps,)]``, the runner's own per-step
+    # counters summed over the batch (e.g. ``ring_buffer_saturations``), read once after the
+    # run into ``Trace.counters`` under the population's name. ``step`` and ``scan`` are
+    # called over consecutive steps from 0, in time order, so a runner can keep a cursor.
+
 
 class NeuronModel(Protocol):
     """A process model: the per-step integer arithmetic of a population's neurons."""

@@ -9,30 +9,94 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 
-@dataclass
-class Counters:
-    """Per-step activity, summed over the batch; every array is shaped (steps,).
+BUILTIN_KINDS = ("spikes", "synaptic_events", "neuron_updates")
 
+
+class Counters:
+    """Per-step activity, summed over the batch: ``counts[kind][name]`` is an int64 array
+    shaped (steps,) for one population or connection ``name``.
+
+    The engine counts three kinds for every run (also attributes of the same names):
     spikes[population]: spikes emitted at the step (input populations included).
     synaptic_events[connection]: spikes sent at the step x the sender's fan-out nonzeros (each
         synapse a spike traverses, counted when it is sent, whatever its delay).
     neuron_updates[population]: neuron state updates at the step (every neuron of a neuron
         population, every step: the chips emulated here update synchronously).
+    Process and synapse models add their own kinds (``ring_buffer_saturations``,
+    ``collisions``, ``adc_conversions``, ...) through their runners' ``counts()``; a cost model
+    reads the kinds it prices and lists the others.
     """
 
-    spikes: dict[str, np.ndarray] = field(default_factory=dict)
-    synaptic_events: dict[str, np.ndarray] = field(default_factory=dict)
-    neuron_updates: dict[str, np.ndarray] = field(default_factory=dict)
+    def __init__(self, spikes: Mapping[str, np.ndarray] | None = None,
+                 synaptic_events: Mapping[str, np.ndarray] | None = None,
+                 neuron_updates: Mapping[str, np.ndarray] | None = None,
+                 **kinds: Mapping[str, np.ndarray]):
+        given = dict(spikes=spikes, synaptic_events=synaptic_events,
+                     neuron_updates=neuron_updates, **kinds)
+        self.counts: dict[str, dict[str, np.ndarray]] = {
+            kind: dict(per_name or {}) for kind, per_name in given.items()}
+
+    @property
+    def spikes(self) -> dict[str, np.ndarray]:
+        return self.counts["spikes"]
+
+    @spikes.setter
+    def spikes(self, per_name: Mapping[str, np.ndarray]) -> None:
+        self.counts["spikes"] = dict(per_name)
+
+    @property
+    def synaptic_events(self) -> dict[str, np.ndarray]:
+        return self.counts["synaptic_events"]
+
+    @synaptic_events.setter
+    def synaptic_events(self, per_name: Mapping[str, np.ndarray]) -> None:
+        self.counts["synaptic_events"] = dict(per_name)
+
+    @property
+    def neuron_updates(self) -> dict[str, np.ndarray]:
+        return self.counts["neuron_updates"]
+
+    @neuron_updates.setter
+    def neuron_updates(self, per_name: Mapping[str, np.ndarray]) -> None:
+        self.counts["neuron_updates"] = dict(per_name)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.counts)
+
+    def add(self, kind: str, name: str, per_step: np.ndarray) -> None:
+        """Record one more counter; a (kind, name) is counted once."""
+        per_name = self.counts.setdefault(kind, {})
+        if name in per_name:
+            raise ValueError(f"counter '{kind}' of '{name}' is already recorded")
+        per_name[name] = np.asarray(per_step, np.int64)
 
     def totals(self) -> dict[str, int]:
         """Run totals of each counter kind, over all populations or connections."""
-        return {kind: int(sum(int(v.sum()) for v in getattr(self, kind).values()))
-                for kind in ("spikes", "synaptic_events", "neuron_updates")}
+        return {kind: int(sum(int(v.sum()) for v in per_name.values()))
+                for kind, per_name in self.counts.items()}
+
+    @classmethod
+    def summed(cls, parts: Sequence["Counters"]) -> "Counters":
+        """The counters of runs over disjoint slices of one batch, added (same steps)."""
+        first = parts[0]
+        return cls(**{kind: {name: sum(p.counts[kind][name] for p in parts)
+                             for name in per_name} for kind, per_name in first.counts.items()})
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Counters) or other.counts.keys() != self.counts.keys():
+            return NotImplemented if not isinstance(other, Counters) else False
+        return all(mine.keys() == other.counts[kind].keys()
+                   and all(np.array_equal(v, other.counts[kind][k]) for k, v in mine.items())
+                   for kind, mine in self.counts.items())
+
+    def __repr__(self) -> str:
+        return f"Counters({', '.join(f'{k}={sorted(v)}' for k, v in self.counts.items())})"
 
 
 @dataclass

@@ -50,12 +50,13 @@ def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = 
     states = {f"{name}.{var}": np.zeros((steps, batch, pops[name].size), np.int64)
               for name, names in probes.items() for var in names}
     events: dict[str, np.ndarray] = {}  # per connection: synaptic events (steps, batch)
-    blocks = network.blocks()
+    blocks, started = network.blocks(), {}
     if schedule == "step":
         blocks = [[name for block in blocks for name in block]] if blocks else []
     for block in blocks:
         runners = {name: pops[name].model.start(pops[name].size, batch,
                                                 network.input_bound(name)) for name in block}
+        started.update(runners)
         if schedule == "auto" and not network.cyclic(block):
             _run_layer(network, block[0], runners[block[0]], spikes, states, probes, events,
                        kernel)
@@ -64,8 +65,9 @@ def run(network: Network, inputs: Mapping[str, np.ndarray], steps: int | None = 
             outside = {name: _layer_input(network, name, spikes, members, events, kernel)
                        for name in block}
             _run_steps(network, block, runners, outside, spikes, states, probes, kernel)
-    return Trace(spikes=spikes, states=states, counters=_count(network, spikes, events),
-                     steps=steps, batch=batch)
+    counters = _count(network, spikes, events)
+    _add_model_counts(counters, started, steps)
+    return Trace(spikes=spikes, states=states, counters=counters, steps=steps, batch=batch)
 
 
 def _run_layer(net: Network, name: str, runner, spikes: dict, states: dict, probes: dict,
@@ -176,6 +178,16 @@ def _count(net: Network, spikes: dict, events: dict) -> Counters:
         sent = events[c.name] if c.name in events else _events(c, spikes[c.source])
         counters.synaptic_events[c.name] = sent.sum(axis=1)
     return counters
+
+
+def _add_model_counts(counters: Counters, runners: Mapping[str, object], steps: int) -> None:
+    """The counters a runner keeps itself (optional ``counts()``: kind -> (steps,))."""
+    for name, runner in runners.items():
+        for kind, per_step in (runner.counts() if hasattr(runner, "counts") else {}).items():
+            if np.shape(per_step) != (steps,):
+                raise ValueError(f"'{name}' counted {kind} over shape {np.shape(per_step)}, "
+                                 f"not ({steps},)")
+            counters.add(kind, name, per_step)
 
 
 def _probes(net: Network, probe: Collection[str]) -> dict[str, list[str]]:
