@@ -81,18 +81,22 @@ def compile_(args: argparse.Namespace) -> None:
 
 
 def _map(target, graph, args: argparse.Namespace):
-    """Partition, place and route ``graph`` on the target's chip model (None for targets
-    without one). A graph that does not fit gets its fit report written beside OUT before the
-    error (naming the resource, the need and the limit) is raised."""
+    """Map ``graph`` on the target's chip model with its family's strategy (None for targets
+    without a chip). Slices: a graph that does not fit gets its fit report written beside OUT
+    before the error (naming the resource, the need and the limit) is raised."""
     import json
 
     from .atomic import atomic_path
     from .errors import ResourceExceededError
-    from .mapping import fit_report, map_graph, partition
+    from .mapping import fit_report, map_graph, partition, strategy
 
-    chip = target.chip_model()
-    if chip is None:
+    chip, stage = target.chip_model(), strategy(target.family.mapping)
+    if chip is None or stage is None:
         return None
+    if stage is not map_graph:
+        mapping = stage(graph, chip, args.chips)
+        print(f"mapped: {mapping.summary()}")
+        return mapping
     part = None
     try:
         part = partition(graph, chip)  # kept for the fit report if placing fails
@@ -157,7 +161,9 @@ def report(args: argparse.Namespace) -> None:
                           f"{', '.join(known)})")
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
-    data = build(graph, names, options, inputs, chips=args.chips, compiled_for=compiled_for,
+    program = Path(args.model) if compiled_for else None
+    data = build(graph, names, options, inputs, chips=args.chips, program=program,
+                 compiled_for=compiled_for,
                  pipeline=args.pipeline, labels=labels, energy_model=args.energy_model,
                  calibration=calibration)
     text = format_report(data, Path(args.model).name, args.format)

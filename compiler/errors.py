@@ -24,7 +24,18 @@ class OptionError(SnncError, ValueError):
     """A compile or simulation option has an invalid value."""
 
 
-class ResourceExceededError(SnncError):
+class MappingError(SnncError):
+    """A graph cannot be mapped onto a chip, or a mapping artefact cannot be read back. The
+    message is one line; ``resource``, ``need``, ``limit`` and ``node`` say the same as data
+    (None where they do not apply)."""
+
+    def __init__(self, message: str, *, resource: str | None = None, need=None, limit=None,
+                 node: str | None = None):
+        super().__init__(message)
+        self.resource, self.need, self.limit, self.node = resource, need, limit, node
+
+
+class ResourceExceededError(MappingError):
     """A graph needs more of a chip resource than the chip model offers; the message names the
     node, the resource, the need and the limit."""
 
@@ -42,3 +53,9 @@ class UnsupportedNodeError(SnncError):
             f"node '{node}': {node_type} is not supported by target '{target}' "
             f"(supported: {', '.join(sorted(supported))})"
         )
+
+
+class MemoryLimitError(SnncError):
+    """A declared size (a dataset, a population, a broadcast parameter, an input) needs more
+    memory than the limit allows (``SNNC_MAX_MEMORY``); the message names what, the size and
+    the limit. Raised before anything of that size is allocated."""

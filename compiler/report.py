@@ -21,13 +21,14 @@ from .progress import simulate_in_slices
 
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
-           compiled_for: str | None = None, pipeline: str | None = None,
+           compiled_for: str | None = None, program=None, pipeline: str | None = None,
            labels: np.ndarray | None = None, energy_model: str | None = None,
            calibration: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
     ``compiled_for`` names the target a program MODEL was compiled for (its graph is used as
-    it is for that target); other targets compile it with ``pipeline``, else their default
+    it is for that target, and its mapping, read back from the ``program`` directory, with
+    this run's traffic); other targets compile it with ``pipeline``, else their default
     pipeline. With ``labels`` (one
     per batch row), each entry also gives the accuracy of the first output's class (the unit
     with the largest sum over time), and the data the reference's. ``energy_model`` names the
@@ -44,8 +45,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         try:
             compiled = (graph if name == compiled_for
                         else target.compile(graph, options, pipeline, calibration)[0])
+            stored = program if name == compiled_for else None
             entries[name] = _entry(name, target, compiled, options, inputs, reference,
-                                   chips, labels, energy_model)
+                                   chips, labels, energy_model, stored)
         except SnncError as error:  # this target cannot run or price it: say why, go on
             entries[name] = {"description": target.description, "error": str(error)}
             errors.append(error)
@@ -67,8 +69,8 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
     return float(np.mean(predicted == labels))
 
 
-def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model
-           ) -> dict[str, Any]:
+def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model,
+           program=None) -> dict[str, Any]:
     recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
                                    f"simulating on {name}")
     entry = {"description": target.description,
@@ -80,9 +82,10 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     if chip is None:
         return entry
     from snnc.hw_models.cost import estimate
-    from snnc.mapping import map_graph
 
-    mapping = map_graph(graph, chip, chips, activity=recording.activity)
+    mapping = _mapping(target, graph, chip, chips, recording.activity, program)
+    if mapping is None:
+        return entry
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
     cost = estimate(chip, recording.counters, steps_per_inference=ran,
                     batch=recording.batch, placement=placement_of(mapping),
@@ -90,6 +93,17 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     entry.update(chip=chip.name, mapping=mapping.fit, traffic=mapping.routes.totals(),
                  cost=cost.to_dict(), cost_lines=cost.lines())
     return entry
+
+
+def _mapping(target, graph, chip, chips, activity, program):
+    """The program's stored mapping with this run's traffic, else a fresh one (None for a
+    family without a mapping strategy)."""
+    from snnc.mapping import Mapping, strategy
+
+    if program is not None and (program / "partition.json").is_file() and chips is None:
+        return Mapping.read(program).routed(graph, chip, activity)
+    stage = strategy(target.family.mapping)
+    return None if stage is None else stage(graph, chip, chips, activity=activity)
 
 
 def placement_of(mapping) -> dict[str, list[tuple[int, int, int]]]:

@@ -20,7 +20,6 @@ Needs a lowered graph (matrices and populations: run ``lower`` first for convolu
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -31,6 +30,8 @@ from snnc.hw_models import Chip
 from snnc.ir import Graph, flatten
 from snnc.ir.graph import upstream
 from snnc.ir import nodes as n
+
+from . import artefacts
 
 MATRICES = (n.Affine, n.Linear)
 PASSIVE = (n.Input, n.Output, n.Flatten, *MATRICES)  # what may sit between populations
@@ -64,13 +65,14 @@ class Partition:
         return [c for c in self.cores if c.population == population]
 
     def to_json(self) -> str:
-        return json.dumps({"chip": self.chip, "cores": [asdict(c) for c in self.cores]},
-                          indent=1)
+        return artefacts.dump("partition", {"chip": self.chip,
+                                            "cores": [asdict(c) for c in self.cores]})
 
     @classmethod
-    def from_json(cls, text: str) -> "Partition":
-        data = json.loads(text)
-        return cls(data["chip"], tuple(CoreSlice(**c) for c in data["cores"]))
+    def from_json(cls, text: str, origin: str = "partition.json") -> "Partition":
+        data = artefacts.load("partition", text, origin)
+        return cls(artefacts.field(data, "chip", str, origin),
+                   artefacts.records(CoreSlice, data.get("cores"), origin, "cores"))
 
 
 def partition(graph: Graph, chip: Chip) -> Partition:
@@ -141,12 +143,14 @@ def _single_neuron_fits(name, bits, masks, memory, axon_limit, chip) -> None:
     if memory is not None and bits.size and bits.max() > memory:
         raise ResourceExceededError(
             f"node '{name}': one neuron's incoming synapses need {int(bits.max())} bits of "
-            f"synapse memory, more than {chip.name}'s {memory} bits per core")
+            f"synapse memory, more than {chip.name}'s {memory} bits per core",
+            resource="synapse bits per core", need=int(bits.max()), limit=memory, node=name)
     fan_in = sum((m.sum(axis=1) for m in masks), np.zeros(len(bits), np.int64))
     if axon_limit is not None and fan_in.size and fan_in.max() > axon_limit:
         raise ResourceExceededError(
             f"node '{name}': one neuron receives from {int(fan_in.max())} presynaptic neurons, "
-            f"more than {chip.name}'s {axon_limit} input axons per core")
+            f"more than {chip.name}'s {axon_limit} input axons per core",
+            resource="input axons per core", need=int(fan_in.max()), limit=axon_limit, node=name)
 
 
 def _synapse_width(node: n.Node, chip: Chip) -> int:

@@ -14,13 +14,13 @@ More chips than ``chips`` (the board at hand) or than ``topology.max_chips`` rai
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 
 from snnc.errors import ResourceExceededError
 from snnc.hw_models import Chip
 
+from . import artefacts
 from .partition import Partition
 
 
@@ -44,13 +44,14 @@ class Placement:
         return abs(pa.x - pb.x) + abs(pa.y - pb.y)
 
     def to_json(self) -> str:
-        return json.dumps({"chips": self.chips, "cores": [asdict(c) for c in self.cores]},
-                          indent=1)
+        return artefacts.dump("placement", {"chips": self.chips,
+                                            "cores": [asdict(c) for c in self.cores]})
 
     @classmethod
-    def from_json(cls, text: str) -> "Placement":
-        data = json.loads(text)
-        return cls(data["chips"], tuple(CorePlace(**c) for c in data["cores"]))
+    def from_json(cls, text: str, origin: str = "placement.json") -> "Placement":
+        data = artefacts.load("placement", text, origin)
+        return cls(artefacts.field(data, "chips", int, origin),
+                   artefacts.records(CorePlace, data.get("cores"), origin, "cores"))
 
 
 def cores_per_chip(chip: Chip) -> int | None:
@@ -83,9 +84,10 @@ def _check_chips(part: Partition, chip: Chip, needed: int, per_chip: int,
               (chip.topology.max_chips, f"{chip.name}'s largest system (topology.max_chips)")]
     for limit, what in limits:
         if limit is not None and needed > limit:
-            biggest = max({c.population for c in part.cores},
-                          key=lambda p: len(part.of(p)))
+            populations = list(dict.fromkeys(c.population for c in part.cores))
+            biggest = max(populations, key=lambda p: len(part.of(p)))  # first of equals
             raise ResourceExceededError(
                 f"graph needs {len(part.cores)} cores = {needed} chips of {per_chip} cores, "
                 f"more than the {limit} {what}; largest: node '{biggest}' on "
-                f"{len(part.of(biggest))} cores")
+                f"{len(part.of(biggest))} cores", resource="chips", need=needed, limit=limit,
+                node=biggest)

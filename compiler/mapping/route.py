@@ -17,7 +17,6 @@ hops. ``core.output_axons`` bounds the distinct target cores of one core; more r
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from snnc.hw_models import Chip
 from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
+from . import artefacts
 from .partition import Partition, connectivity, incoming
 from .place import Placement
 
@@ -64,12 +64,13 @@ class Routes:
                 "host_packets": sum(k.packets for k in self.links if k.source_core == HOST)}
 
     def to_json(self) -> str:
-        return json.dumps({"totals": self.totals(), "links": [asdict(k) for k in self.links]},
-                          indent=1)
+        return artefacts.dump("routes", {"totals": self.totals(),
+                                         "links": [asdict(k) for k in self.links]})
 
     @classmethod
-    def from_json(cls, text: str) -> "Routes":
-        return cls(tuple(Link(**k) for k in json.loads(text)["links"]))
+    def from_json(cls, text: str, origin: str = "routes.json") -> "Routes":
+        data = artefacts.load("routes", text, origin)
+        return cls(artefacts.records(Link, data.get("links"), origin, "links"))
 
 
 def route(graph: Graph, part: Partition, placement: Placement, chip: Chip,
@@ -78,7 +79,7 @@ def route(graph: Graph, part: Partition, placement: Placement, chip: Chip,
     totals over the run being costed (any shape with that many elements)."""
     graph = graph if graph.is_flat else flatten(graph)
     home = {}  # population -> (core ids, slice starts)
-    for name in {c.population for c in part.cores}:
+    for name in dict.fromkeys(c.population for c in part.cores):  # partition order, not a set's
         slices = part.of(name)
         home[name] = ([c.core for c in slices], [c.start for c in slices])
     links = []
@@ -131,4 +132,6 @@ def _check_output_axons(links: list[Link], part: Partition, chip: Chip) -> None:
         if len(dests) > limit:
             raise ResourceExceededError(
                 f"node '{part.cores[core].population}': core {core} sends to {len(dests)} "
-                f"cores, more than {chip.name}'s {limit} output axons per core")
+                f"cores, more than {chip.name}'s {limit} output axons per core",
+                resource="output axons per core", need=len(dests), limit=limit,
+                node=part.cores[core].population)

@@ -13,7 +13,11 @@ MODEL, INPUT = str(DIGITS / "digits.nir"), str(DIGITS / "test_spikes.npz")
 
 
 def test_the_toy_target_takes_every_command(tmp_path, capsys):
-    toy_target.install()
+    with toy_target.installed():
+        commands(tmp_path, capsys)
+
+
+def commands(tmp_path, capsys):
     assert main(["targets"]) == 0
     listed = capsys.readouterr().out
     assert "toy          a float LIF chip" in listed

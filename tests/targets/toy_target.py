@@ -8,6 +8,7 @@ the conformance suite compares two independent implementations.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -97,5 +98,17 @@ TOY = Target(name="toy", description="a float LIF chip (a test's toy target)", f
              agreement=0.999)
 
 
-def install() -> None:
+@contextmanager
+def installed():
+    """The toy target registered for the duration of a block (the registry is global)."""
+    from snnc import backends
+
+    before = dict(backends._TARGETS), dict(backends._FAMILIES)
     register(TOY)
+    try:
+        yield TOY
+    finally:
+        backends._TARGETS.clear()
+        backends._TARGETS.update(before[0])
+        backends._FAMILIES.clear()
+        backends._FAMILIES.update(before[1])
