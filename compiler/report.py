@@ -16,6 +16,7 @@ import numpy as np
 from .errors import SnncError
 from .ir import Graph
 from .options import SimOptions
+from .passes.fidelity import per_output
 from .program import json_value
 from .progress import simulate_in_slices
 
@@ -74,7 +75,7 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
                                    f"simulating on {name}")
     entry = {"description": target.description,
-             "fidelity": fidelity(recording.outputs, reference.outputs),
+             "fidelity": per_output(reference.outputs, recording.outputs),
              "spikes": dict(recording.spike_counts)}
     if labels is not None:
         entry["accuracy"] = accuracy(recording.outputs, labels)
@@ -122,18 +123,6 @@ def hops_of(mapping) -> dict[str, int]:
         target = mapping.partition.cores[link.target_core].population
         key = f"{link.source}->{target}"
         out[key] = out.get(key, 0) + link.packet_hops
-    return out
-
-
-def fidelity(outputs: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray]
-             ) -> dict[str, dict[str, float]]:
-    """Per Output: the share of equal values (spikes) and the largest absolute difference
-    (readouts), against the reference over the same steps."""
-    out = {}
-    for name, ref in reference.items():
-        got = np.asarray(outputs[name])[: len(ref)]
-        out[name] = {"equal": float(np.mean(got == ref)),
-                     "max_abs_diff": float(np.max(np.abs(got - ref), initial=0.0))}
     return out
 
 

@@ -21,12 +21,21 @@ from ..options import RESETS
 Shape = tuple[int, ...]
 Padding = Union[tuple[int, ...], str]  # ints per spatial dim, or "same" / "valid"
 
+# Simulations run in float32 or float64; a time constant below float32's smallest normal number
+# is subnormal or zero there, and dt / tau overflows or divides by zero.
+SMALLEST_TIME_CONSTANT = float(np.finfo(np.float32).tiny)
+
 
 def as_array(value: Any, name: str) -> np.ndarray:
-    """A numeric numpy array from a list, scalar, numpy or torch value."""
+    """A real, finite numpy array from a list, scalar, numpy or torch value."""
     if hasattr(value, "detach"):  # torch tensor: duck-typed so torch is never imported here
         value = value.detach().cpu().numpy()
-    array = np.array(value)
+    try:
+        array = np.array(value)
+    except (TypeError, ValueError):  # ragged nested lists, objects numpy cannot hold
+        raise GraphError(f"parameter '{name}' is not a numeric array") from None
+    if np.iscomplexobj(array):  # refused, not cast: casting drops the imaginary part silently
+        raise GraphError(f"parameter '{name}' is complex-valued; parameters are real numbers")
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise GraphError(f"parameter '{name}' is not numeric (dtype {array.dtype})")
     if not np.issubdtype(array.dtype, np.floating):
@@ -41,17 +50,38 @@ def as_ints(value: Any, ndim: int, name: str) -> tuple[int, ...]:
     """An int or sequence of ints, widened to ``ndim`` entries."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    flat = np.atleast_1d(np.asarray(value)).ravel()
+    try:
+        flat = np.atleast_1d(np.asarray(value)).ravel()
+    except (TypeError, ValueError):
+        flat = np.array([], dtype=object)
+    integral = flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and np.all(np.isfinite(flat))
+                                           and np.all(flat == np.round(flat)))
     if flat.size == 1:
         flat = np.repeat(flat, ndim)
-    if flat.size != ndim or not all(float(v).is_integer() for v in flat):
-        raise GraphError(f"parameter '{name}' must be {ndim} integers, got {value!r}")
+    if flat.size != ndim or not integral:
+        raise GraphError(f"parameter '{name}' must be {ndim} integers, got {_short(value)}")
     return tuple(int(v) for v in flat)
+
+
+def _short(value: Any) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def at_least(name: str, values: tuple[int, ...], low: int) -> None:
     if any(v < low for v in values):
         raise GraphError(f"parameter '{name}' must be >= {low}, got {values}")
+
+
+def positive_time_constant(name: str, array: np.ndarray) -> None:
+    """A time constant (seconds) is divided by: it must be positive and a normal number."""
+    smallest = float(array.min()) if array.size else 1.0
+    if smallest <= 0:
+        raise GraphError(f"parameter '{name}' is a time constant and must be positive, "
+                         f"got {smallest:g}")
+    if smallest < SMALLEST_TIME_CONSTANT:
+        raise GraphError(f"parameter '{name}' = {smallest:g} s is too small to divide by "
+                         f"(smallest allowed: {SMALLEST_TIME_CONSTANT:g} s)")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -109,6 +139,7 @@ class _Port(Node):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", as_ints(self.shape, np.size(self.shape), "shape"))
+        at_least("shape", self.shape, 1)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -308,16 +339,23 @@ class Neuron(Node):
     """
 
     spiking: ClassVar[bool] = False
+    time_constants: ClassVar[tuple[str, ...]] = ()  # parameters the dynamics divide by
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if getattr(self, "reset", None) not in (None, *RESETS):
-            raise GraphError(f"reset must be one of {', '.join(RESETS)}; got {self.reset!r}")
+        reset = getattr(self, "reset", None)
+        if reset is not None and not (isinstance(reset, str) and reset in RESETS):
+            raise GraphError(f"reset must be one of {', '.join(RESETS)}; got {_short(reset)}")
+        for name in self.time_constants:
+            positive_time_constant(name, getattr(self, name))
         shapes = {getattr(self, name).shape for name in self.arrays}
         try:
             common = np.broadcast_shapes(*shapes)
         except ValueError:
             raise GraphError(f"parameter shapes {sorted(shapes)} do not agree") from None
+        from .shapes import check_shape_memory  # shapes imports this module
+
+        check_shape_memory(f"parameters broadcast to shape {common}", common, len(self.arrays))
         for name in self.arrays:
             array = np.broadcast_to(getattr(self, name), common).copy()
             array.setflags(write=False)
@@ -357,6 +395,7 @@ class LI(Neuron):
     r: np.ndarray
     v_leak: np.ndarray
     arrays: ClassVar = ("tau", "r", "v_leak")
+    time_constants: ClassVar = ("tau",)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -371,6 +410,7 @@ class LIF(Neuron):
     v_reset: np.ndarray = 0.0
     reset: str | None = None
     arrays: ClassVar = ("tau", "r", "v_leak", "v_threshold", "v_reset")
+    time_constants: ClassVar = ("tau",)
     spiking: ClassVar[bool] = True
 
 
@@ -385,6 +425,7 @@ class CubaLI(Neuron):
     v_leak: np.ndarray
     w_in: np.ndarray = 1.0
     arrays: ClassVar = ("tau_syn", "tau_mem", "r", "v_leak", "w_in")
+    time_constants: ClassVar = ("tau_syn", "tau_mem")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -400,6 +441,7 @@ class CubaLIF(Neuron):
     w_in: np.ndarray = 1.0
     reset: str | None = None
     arrays: ClassVar = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
+    time_constants: ClassVar = ("tau_syn", "tau_mem")
     spiking: ClassVar[bool] = True
 
 
@@ -408,3 +450,5 @@ NODE_TYPES: dict[str, type[Node]] = {
     for cls in (Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d,
                 Flatten, Delay, Threshold, I, IF, LI, LIF, CubaLI, CubaLIF)
 }
+# Dense synapse matrices (with optional per-synapse delays): what targets store as synapses.
+MATRICES: tuple[type[Node], ...] = (Affine, Linear)

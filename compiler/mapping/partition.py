@@ -33,7 +33,7 @@ from snnc.ir import nodes as n
 
 from . import artefacts
 
-MATRICES = (n.Affine, n.Linear)
+MATRICES = n.MATRICES
 PASSIVE = (n.Input, n.Output, n.Flatten, *MATRICES)  # what may sit between populations
 
 

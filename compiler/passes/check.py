@@ -34,7 +34,7 @@ from snnc.ir import nodes as n
 
 from .manager import Pass, PassContext, PassResult, chip_for
 
-MATRIX = (n.Affine, n.Linear)
+MATRIX = n.MATRICES
 # Unsupported types that a pass turns into supported ones: the error says which.
 PREPARE = {
     "Delay": "run map-delays first to fold it into per-synapse delays",

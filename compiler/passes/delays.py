@@ -29,7 +29,7 @@ from snnc.ir import nodes as n
 from .fidelity import fidelity
 from .manager import Pass, PassContext, PassResult, chip_for
 
-MATRIX = (n.Affine, n.Linear)
+MATRIX = n.MATRICES
 
 
 @dataclass(frozen=True)

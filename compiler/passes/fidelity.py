@@ -43,6 +43,19 @@ def fidelity(before: Graph, after: Graph, ctx: PassContext) -> dict[str, Any]:
     return report
 
 
+def per_output(reference: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
+               ) -> dict[str, dict[str, float]]:
+    """Per Output, against the reference over the same steps: the share of equal values,
+    the largest absolute difference, and the agreement of ``output_agreement``."""
+    out = {}
+    for name, ref in reference.items():
+        got = np.asarray(outputs[name])[: len(ref)]
+        out[name] = {"equal": float(np.mean(got == ref)),
+                     "max_abs_diff": float(np.max(np.abs(got - ref), initial=0.0)),
+                     "agreement": _agreement(ref, got)}
+    return out
+
+
 def output_agreement(reference: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
                      ) -> float:
     """Mean over outputs of: equal values for spikes, equal decisions for float readouts.

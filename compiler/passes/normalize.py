@@ -27,7 +27,7 @@ from snnc.ir import nodes as n
 from .fidelity import fidelity
 from .manager import Pass, PassContext, PassResult
 
-MATRIX = (n.Affine, n.Linear)
+MATRIX = n.MATRICES
 CONV = (n.Conv1d, n.Conv2d)
 
 

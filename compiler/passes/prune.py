@@ -108,11 +108,10 @@ def _shrinkable(graph: Graph, name: str) -> bool:
     node = graph.nodes[name]
     feeders = graph.predecessors(name)
     readers = graph.successors(name)
-    matrix = (n.Affine, n.Linear)
     return (len(node.shape) == 1
-            and all(isinstance(graph.nodes[f], matrix) and graph.successors(f) == [name]
+            and all(isinstance(graph.nodes[f], n.MATRICES) and graph.successors(f) == [name]
                     for f in feeders)
-            and all(isinstance(graph.nodes[r], matrix) and graph.predecessors(r) == [name]
+            and all(isinstance(graph.nodes[r], n.MATRICES) and graph.predecessors(r) == [name]
                     for r in readers))
 
 
