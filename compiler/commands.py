@@ -72,9 +72,11 @@ def compile_(args: argparse.Namespace) -> None:
         if target.emit is not None:  # a real toolchain's files (Lava script) join the program
             emitted.extend(target.emit(compiled, options, staging))
 
+    timings = {"passes": [{"pass": r.applied.name, "seconds": round(r.seconds, 6)}
+                          for r in records]}
     write_program(Program(compiled, args.target, options, spec,
                           tuple(pass_entry(r) for r in records), str(args.model)), args.output,
-                  extras=extras)
+                  extras=extras, timings=timings)
     print(f"wrote {args.output}/ (target {args.target}, pipeline '{spec}')")
     for path in emitted:
         print(f"  {Path(args.output) / Path(path).name}")

@@ -4,8 +4,10 @@ A program is a directory:
 
     OUT/program.json   {"format": "snnc-program", "version": 1, "target", "source",
                         "options": {dt, integrator, reset, dtype}, "pipeline",
-                        "passes": [{"pass", "options", "report", "seconds"}], "snnc": version,
+                        "passes": [{"pass", "options", "report"}], "snnc": version,
                         "files": [the names snnc wrote in OUT]}
+    OUT/timings.json   {"passes": [{"pass", "seconds"}]}: apart, so that the same model and
+                        options give byte-identical program files on every run
     OUT/graph.nir      the compiled graph as NIR (dequantized floats; snnc's own annotations,
                         such as per-neuron reset policies, in node metadata under "snnc.*")
 
@@ -83,7 +85,8 @@ def _written_files(out: Path) -> set[str]:
 
 
 def write_program(program: Program, out: str | Path,
-                  extras: Optional[Callable[[Path], None]] = None) -> None:
+                  extras: Optional[Callable[[Path], None]] = None,
+                  timings: Optional[dict[str, Any]] = None) -> None:
     """Write ``program`` to ``out``; ``extras(staging_dir)`` adds the target's artefacts (an
     emitted Lava script, mapping JSON) into the same atomic replacement."""
     from snnc.frontends import write_nir
@@ -95,6 +98,8 @@ def write_program(program: Program, out: str | Path,
         write_nir(program.graph, staging / "graph.nir")
         if extras is not None:
             extras(staging)
+        if timings is not None:
+            (staging / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
         files = sorted(entry.name for entry in staging.iterdir()) + ["program.json"]
         manifest = {"format": FORMAT, "version": VERSION, "snnc": __version__,
                     "target": program.target, "source": program.source,
@@ -105,6 +110,7 @@ def write_program(program: Program, out: str | Path,
 
 
 def read_program(path: str | Path) -> Program:
+    """A program directory, checked: plain JSON and a NIR file, nothing that runs code."""
     from snnc.frontends.nir_import import read_nir
 
     path = Path(path)
@@ -112,18 +118,33 @@ def read_program(path: str | Path) -> Program:
         manifest = json.loads((path / "program.json").read_text())
     except (OSError, ValueError) as error:
         raise ModelFileError(f"{path}: unreadable program.json ({error})") from None
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
+            or manifest.get("version") != VERSION:
+        found = (manifest.get("format"), manifest.get("version")) \
+            if isinstance(manifest, dict) else type(manifest).__name__
         raise ModelFileError(f"{path}: not an snnc program of format version {VERSION} "
-                             f"(found {manifest.get('format')} {manifest.get('version')})")
+                             f"(found {found})")
+    for key, kind in MANIFEST.items():
+        if not isinstance(manifest.get(key), kind):
+            raise ModelFileError(f"{path}/program.json: {key}: expected {kind.__name__}, got "
+                                 f"{manifest.get(key)!r}")
+    try:
+        options = SimOptions(**manifest["options"])
+    except TypeError as error:
+        raise ModelFileError(f"{path}/program.json: options: {error}") from None
     return Program(graph=read_nir(path / "graph.nir"), target=manifest["target"],
-                   options=SimOptions(**manifest["options"]), pipeline=manifest["pipeline"],
+                   options=options, pipeline=manifest["pipeline"],
                    passes=tuple(manifest["passes"]), source=manifest.get("source", ""))
 
 
+# program.json keys that read_program relies on, and their JSON types
+MANIFEST = {"target": str, "options": dict, "pipeline": str, "passes": list}
+
+
 def pass_entry(record: Any) -> dict[str, Any]:
-    """A pass record as plain JSON data."""
+    """A pass record as plain JSON data (its time goes to timings.json)."""
     return {"pass": record.applied.name, "options": dataclasses.asdict(record.applied),
-            "report": record.report, "seconds": round(record.seconds, 6)}
+            "report": record.report}
 
 
 def json_value(value: Any) -> Any:

@@ -138,3 +138,20 @@ def test_negative_dilation_is_refused_at_import(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "'dilation' must be >= 1" in result.stderr
         assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.update(target=5), "target: expected str, got 5"),
+    (lambda m: m.pop("options"), "options: expected dict, got None"),
+    (lambda m: m["options"].update(evil="x"), "options: "),
+    (lambda m: m.update(version=9), "not an snnc program of format version 1"),
+])
+def test_a_program_json_that_is_not_what_it_says_is_refused(tmp_path, edit, message):
+    out = tmp_path / "prog"
+    assert compile_to(out).returncode == 0
+    manifest = json.loads((out / "program.json").read_text())
+    edit(manifest)
+    (out / "program.json").write_text(json.dumps(manifest))
+    result = run("simulate", out, "-i", DIGITS / "test_spikes.npz", "--steps", "2")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
