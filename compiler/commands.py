@@ -178,7 +178,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def targets(args: argparse.Namespace) -> None:
-    from snnc.backends import get_target, target_names
+    from snnc.backends import get_family, get_target, target_names
     from snnc.hw_models import list_chips, load_chip
 
     print("targets:")
@@ -190,11 +190,19 @@ def targets(args: argparse.Namespace) -> None:
         if target.chip:
             print(f"  {'':<12} chip model: {target.chip} (mapping, cost report)")
     print("chip models (hw_models/, every number sourced; for passes such as check{chip=...}):")
+    runs = {}
+    for name in target_names():
+        runs.setdefault(get_target(name).chip, []).append(name)
     for name in list_chips():
         chip = load_chip(name)
         print(f"  {name:<12} {chip.description}")
         if _limits(chip):
             print(f"  {'':<12} {_limits(chip)}")
+        family = get_family(chip.kind)
+        print(f"  {'':<12} family {chip.kind}: formats "
+              f"{', '.join(f.name for f in family.formats) or 'none'}; "
+              + (f"target {', '.join(runs[name])}" if name in runs
+                 else f"no target yet (check{' and quantize' * bool(family.formats)} only)"))
 
 
 def _limits(chip) -> str:
