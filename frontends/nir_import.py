@@ -15,36 +15,50 @@ real exporters write, each recorded in ``graph.metadata["repairs"]``:
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from snnc.errors import GraphError, ModelFileError
+from snnc.errors import GraphError, MemoryLimitError, ModelFileError
 from snnc.ir import NODE_TYPES, Graph, Input, Neuron, Node, Output, execution_order, output_shape
+from snnc.ir.shapes import check_shape_memory
+
+from .nir_checks import (MAX_NESTING, decode, edge_list, graph_metadata, graph_nodes, no_self_loops,
+                         node_fields, node_type, require_output)
 
 DEFAULTS = {"v_reset": 0.0, "w_in": 1.0}  # what nir's own reader fills in when absent
+NAMED_ERRORS = (GraphError, MemoryLimitError, ModelFileError)  # messages that gain the file
 
 
 def read_nir(path: str | Path) -> Graph:
-    """Load a ``.nir`` file into a verified graph. Errors name the file."""
+    """Load a ``.nir`` file into a verified graph. Errors name the file, node and field."""
+    path = Path(path)
+    try:
+        raw = _read_tree(path)
+        if decode(raw.get("type")) != "NIRGraph":
+            raise ModelFileError("the top-level NIR node is not a NIRGraph")
+        return graph_from_dict(raw)
+    except NAMED_ERRORS as error:
+        raise type(error)(f"{path}: {error}") from None
+
+
+def _read_tree(path: Path) -> dict[str, Any]:
     import h5py
 
-    path = Path(path)
+    from .hdf5_tree import read_model_tree
+
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such file")
+        raise ModelFileError("no such file")
     if not h5py.is_hdf5(path):
-        raise ModelFileError(f"{path}: not a NIR file (NIR files are HDF5)")
-    with h5py.File(path, "r") as file:
-        if "node" not in file:
-            raise ModelFileError(f"{path}: HDF5 file without a NIR graph (no 'node' group)")
-        raw = _hdf5_to_dict(file["node"])
-    if _decode(raw.get("type")) != "NIRGraph":
-        raise ModelFileError(f"{path}: the top-level NIR node is not a NIRGraph")
+        raise ModelFileError("not a NIR file (NIR files are HDF5)")
     try:
-        return graph_from_dict(raw)
-    except GraphError as error:
-        raise GraphError(f"{path}: {error}") from None
+        with h5py.File(path, "r") as file:
+            return read_model_tree(file)
+    except (OSError, RuntimeError) as error:  # h5py on truncated or damaged files
+        message = " ".join(str(error).split())
+        raise ModelFileError(f"damaged or truncated HDF5 file ({message})") from None
 
 
 def from_nir(graph: Any) -> Graph:
@@ -53,15 +67,6 @@ def from_nir(graph: Any) -> Graph:
 
 
 # -- plain-dict form --------------------------------------------------------------------------
-
-
-def _hdf5_to_dict(group: Any) -> dict[str, Any]:
-    import h5py
-
-    out: dict[str, Any] = {}
-    for key, item in group.items():
-        out[key] = _hdf5_to_dict(item) if isinstance(item, h5py.Group) else item[()]
-    return out
 
 
 def _nir_to_dict(node: Any) -> dict[str, Any]:
@@ -73,67 +78,78 @@ def _nir_to_dict(node: Any) -> dict[str, Any]:
     raw["type"] = kind
     if kind in ("Input", "Output"):
         types = raw["input_type"] if kind == "Input" else raw["output_type"]
-        raw["shape"] = next(iter(types.values()))
+        if types:
+            raw["shape"] = next(iter(types.values()))
     return raw
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "SO" and value.ndim == 0:
-        return _decode(value.item())
-    return value
 
 
 # -- dict -> IR --------------------------------------------------------------------------------
 
 
-def graph_from_dict(raw: dict[str, Any]) -> Graph:
-    """Build a verified graph from the plain-dict form, repairing known exporter quirks."""
+def graph_from_dict(raw: dict[str, Any], within: tuple[str, ...] = ()) -> Graph:
+    """Build a verified graph from the plain-dict form, repairing known exporter quirks.
+    ``within`` names the graphs this one is nested in; errors name nodes by dotted path."""
+    label = f"in nested graph '{'.'.join(within)}': " if within else ""
+    if len(within) > MAX_NESTING:
+        raise GraphError(f"{label}graphs nested deeper than {MAX_NESTING} levels")
     repairs: list[str] = []
-    nodes_raw = {str(k): v for k, v in raw.get("nodes", {}).items()}
-    edges = [(str(_decode(a)), str(_decode(b))) for a, b in np.asarray(raw.get("edges", []))
-             .reshape(-1, 2)]
-    edges = _repair_dangling_edges(nodes_raw, edges, repairs)
-    nodes = {name: _node_from_dict(name, r) for name, r in nodes_raw.items()}
-    nodes = _fit_to_inputs(nodes, edges, repairs)
-    repairs += [f"{name}: {note}" for name, r in nodes_raw.items() for note in _defaults_used(r)]
-    metadata = {k: _decode(v) for k, v in dict(raw.get("metadata", {})).items()}
-    if repairs:
-        metadata["repairs"] = tuple(repairs)
-    return Graph(nodes=nodes, edges=tuple(dict.fromkeys(edges)), metadata=metadata)
+    try:
+        nodes_raw = graph_nodes(raw)
+        kinds = {name: node_type(".".join((*within, name)), r) for name, r in nodes_raw.items()}
+        require_output(nodes_raw)
+        edges = _repair_dangling_edges(kinds, edge_list(raw.get("edges")), repairs)
+        no_self_loops(edges)
+        metadata = graph_metadata(raw)
+    except GraphError as error:
+        raise GraphError(f"{label}{error}") from None
+    nodes = {name: _node_from_dict(name, r, within) for name, r in nodes_raw.items()}
+    try:
+        nodes = _fit_to_inputs(nodes, edges, repairs)
+        repairs += [f"{name}: {note}" for name, r in nodes_raw.items()
+                    for note in _defaults_used(kinds[name], r)]
+        if repairs:
+            metadata["repairs"] = tuple(repairs)
+        return Graph(nodes=nodes, edges=tuple(dict.fromkeys(edges)), metadata=metadata)
+    except (GraphError, MemoryLimitError) as error:
+        raise type(error)(f"{label}{error}") from None
 
 
-def _node_from_dict(name: str, raw: dict[str, Any]) -> Node:
-    kind = _decode(raw.get("type"))
+def _node_from_dict(name: str, raw: dict[str, Any], within: tuple[str, ...]) -> Node:
+    full = ".".join((*within, name))
+    kind = decode(raw["type"])
     if kind == "NIRGraph":
-        try:
-            return graph_from_dict(raw)
-        except GraphError as error:
-            raise GraphError(f"in nested graph '{name}': {error}") from None
+        return graph_from_dict(raw, (*within, name))
     cls = NODE_TYPES.get(kind)
     if cls is None:
-        raise GraphError(f"node '{name}': unknown node type '{kind}' "
+        raise GraphError(f"node '{full}': unknown node type '{kind}' "
                          f"(known: {', '.join(sorted(NODE_TYPES))}, NIRGraph)")
-    kwargs = {}
-    for field in dataclasses.fields(cls):
-        if field.name in raw and field.name != "metadata":
-            kwargs[field.name] = _decode(raw[field.name])
-        elif field.name in DEFAULTS or field.name == "bias":
-            kwargs[field.name] = _default(field.name, raw)
-    kwargs["metadata"] = {k: _decode(v) for k, v in dict(raw.get("metadata", {})).items()}
-    metadata = kwargs["metadata"]
-    kwargs["hw"] = {k[len("snnc.hw."):]: metadata.pop(k) for k in list(metadata)
-                    if k.startswith("snnc.hw.")}
-    for key in [k for k in metadata if k.startswith("snnc.")]:  # see nir_export
-        kwargs[key[len("snnc."):]] = metadata.pop(key)
+    node_fields(full, kind, raw, {f.name for f in dataclasses.fields(cls)} - {"metadata", "hw"})
     try:
-        return cls(**kwargs)
+        return cls(**_node_kwargs(cls, raw))
     except TypeError as error:  # a required field is missing
         missing = str(error).split("argument")[-1].strip(": ")
-        raise GraphError(f"node '{name}' ({kind}): missing parameter {missing}") from None
-    except GraphError as error:
-        raise GraphError(f"node '{name}' ({kind}): {error}") from None
+        raise GraphError(f"node '{full}' ({kind}): missing parameter {missing}") from None
+    except (GraphError, MemoryLimitError) as error:
+        raise type(error)(f"node '{full}' ({kind}): {error}") from None
+
+
+def _node_kwargs(cls: type[Node], raw: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments: the node's fields, defaults, metadata and snnc's own fields."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"metadata", "hw"}
+    kwargs = {}
+    for field in names:
+        if field in raw:
+            kwargs[field] = decode(raw[field])
+        elif field in DEFAULTS or field == "bias":
+            kwargs[field] = _default(field, raw)
+    metadata = {k: decode(v) for k, v in raw.get("metadata", {}).items()}
+    kwargs["hw"] = {k[len("snnc.hw."):]: metadata.pop(k) for k in list(metadata)
+                    if k.startswith("snnc.hw.")}
+    for field in names:  # fields NIR lacks, kept in metadata by nir_export
+        if f"snnc.{field}" in metadata:
+            kwargs[field] = metadata.pop(f"snnc.{field}")
+    kwargs["metadata"] = metadata
+    return kwargs
 
 
 def _default(field: str, raw: dict[str, Any]) -> Any:
@@ -143,24 +159,24 @@ def _default(field: str, raw: dict[str, Any]) -> Any:
     return DEFAULTS[field]
 
 
-def _defaults_used(raw: dict[str, Any]) -> list[str]:
-    cls = NODE_TYPES.get(_decode(raw.get("type")))
+def _defaults_used(kind: str, raw: dict[str, Any]) -> list[str]:
+    cls = NODE_TYPES.get(kind)
     names = {f.name for f in dataclasses.fields(cls)} if cls else set()
     return [f"missing {field} set to {DEFAULTS[field]:g}" for field in DEFAULTS
             if field in names and field not in raw]
 
 
-def _repair_dangling_edges(nodes: dict[str, Any], edges: list[tuple[str, str]],
+def _repair_dangling_edges(kinds: dict[str, str], edges: list[tuple[str, str]],
                            repairs: list[str]) -> list[tuple[str, str]]:
     def exists(name: str) -> bool:
         head, _, rest = name.partition(".")
-        return name in nodes or (bool(rest) and _decode(nodes.get(head, {}).get("type")) == "NIRGraph")
+        return name in kinds or (bool(rest) and kinds.get(head) == "NIRGraph")
 
     dangling = sorted({end for edge in edges for end in edge if not exists(end)})
     if not dangling:
         return edges
     used = {end for edge in edges for end in edge}
-    unused = [name for name in nodes if name not in used]
+    unused = [name for name in kinds if name not in used]
     if len(dangling) == 1 and len(unused) == 1:
         missing, actual = dangling[0], unused[0]
         repairs.append(f"edges name '{missing}', which does not exist; "
@@ -174,17 +190,20 @@ def _fit_to_inputs(nodes: dict[str, Node], edges: list[tuple[str, str]],
                    repairs: list[str]) -> dict[str, Node]:
     """Broadcast scalar neuron parameters and fix Output layouts to the shapes fed to them."""
     nodes = dict(nodes)
+    sources = defaultdict(list)  # destination -> sources, so that this pass stays linear
+    for src, dst in edges:
+        sources[dst].append(src)
     shapes: dict[str, tuple[int, ...]] = {}
     for name in execution_order(nodes, tuple(edges)):
         node = nodes[name]
-        incoming = [shapes[s] for s, d in edges if d == name and s in shapes]
+        incoming = [shapes[s] for s in sources[name] if s in shapes]
         if isinstance(node, Graph):
             shapes[name] = nodes[name].shapes[node.outputs[0]] if node.outputs else ()
             continue
         if isinstance(node, Input) or not incoming:
             shapes[name] = getattr(node, "shape", None)
             continue
-        fitted = _fit(node, incoming[0])
+        fitted = _fit(name, node, incoming[0])
         if fitted is not node:
             repairs.append(f"{name}: shape {node.shape} fitted to its input {incoming[0]}")
             nodes[name] = fitted
@@ -195,13 +214,15 @@ def _fit_to_inputs(nodes: dict[str, Node], edges: list[tuple[str, str]],
     return nodes
 
 
-def _fit(node: Node, shape: tuple[int, ...]) -> Node:
+def _fit(name: str, node: Node, shape: tuple[int, ...]) -> Node:
     if isinstance(node, Neuron) and node.shape != shape:
         try:
             fits = np.broadcast_shapes(node.shape, shape) == shape
         except ValueError:
             fits = False
         if fits:
+            check_shape_memory(f"node '{name}' ({node.type_name}): parameters broadcast to its "
+                               f"input shape {shape}", shape, len(node.arrays))
             return dataclasses.replace(node, **{
                 k: np.broadcast_to(getattr(node, k), shape) for k in node.arrays})
     if isinstance(node, Output) and node.shape != shape and np.prod(node.shape) == np.prod(shape):

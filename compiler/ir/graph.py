@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import GraphError
 from . import nodes as n
-from .shapes import Shape, output_shape
+from .shapes import Shape, check_shape_memory, output_shape
 
 Edge = tuple[str, str]
 
@@ -113,6 +113,7 @@ class Graph(n.Node):
             node = self.nodes[name]
             if isinstance(node, n.Input):
                 shapes[name] = node.shape
+                _check_memory(name, node, node.shape)
                 continue
             incoming = {shapes[src] for src in self.predecessors(name) if src in shapes}
             if not incoming:
@@ -125,6 +126,7 @@ class Graph(n.Node):
                 shapes[name] = output_shape(node, in_shapes[name])
             except GraphError as error:
                 raise GraphError(f"node '{name}' ({node.type_name}): {error}") from None
+            _check_memory(name, node, shapes[name])
         for src, dst in self.recurrent_edges:
             if shapes[src] != in_shapes[dst]:
                 raise GraphError(f"recurrent edge ('{src}', '{dst}'): shape {shapes[src]} "
@@ -147,6 +149,12 @@ class Graph(n.Node):
         """Edges that carry the previous step's value: those that go back in ``order``."""
         position = {name: i for i, name in enumerate(self.order)}
         return frozenset((s, d) for s, d in self.edges if position[s] >= position[d])
+
+
+def _check_memory(name: str, node: n.Node, shape: Shape) -> None:
+    """One step of one batch row of a node's output must fit in memory: a declared shape is
+    refused before any simulation allocates (steps, batch, *shape) of it."""
+    check_shape_memory(f"node '{name}' ({node.type_name}): output shape {shape}", shape)
 
 
 def execution_order(nodes: Mapping[str, n.Node], edges: tuple[Edge, ...]) -> list[str]:

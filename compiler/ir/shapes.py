@@ -6,11 +6,13 @@ the graph adds it) when the input shape does not fit the node.
 from __future__ import annotations
 
 import math
+import os
+import re
 from typing import Callable
 
 import numpy as np
 
-from ..errors import GraphError
+from ..errors import GraphError, MemoryLimitError, OptionError
 from . import nodes as n
 
 Shape = n.Shape
@@ -140,3 +142,55 @@ SHAPE_RULES: dict[type, Callable] = {
 def output_shape(node: n.Node, shape: Shape) -> Shape:
     """The output shape of ``node`` for an input of ``shape``."""
     return SHAPE_RULES.get(type(node), _same)(node, shape)
+
+
+# -- memory limit: declared sizes are checked before anything of that size is allocated ------
+
+MAX_MEMORY_VARIABLE = "SNNC_MAX_MEMORY"
+MEMORY_FRACTION = 0.5  # of physical memory by default: leaves room for the OS and a copy
+FALLBACK_MEMORY = 8 * 2**30  # where the machine's memory cannot be read
+UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+SIZE = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
+
+
+def memory_limit() -> int:
+    """The most bytes one command may plan to allocate: ``SNNC_MAX_MEMORY`` (e.g. ``4G``,
+    ``512M``, ``1e9``) if set, else half the machine's physical memory."""
+    text = os.environ.get(MAX_MEMORY_VARIABLE, "").strip()
+    if not text:
+        return int(_physical_memory() * MEMORY_FRACTION)
+    match = SIZE.fullmatch(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise OptionError(f"{MAX_MEMORY_VARIABLE}={text!r}: expected a size such as 4G, "
+                          f"512M or 1e9 (bytes)")
+    return int(float(match.group(1)) * UNITS[match.group(2).upper()])
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return FALLBACK_MEMORY
+
+
+def check_memory(what: str, nbytes: int) -> None:
+    """Raise ``MemoryLimitError`` naming ``what`` if ``nbytes`` exceed the memory limit."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise MemoryLimitError(f"{what} needs {format_bytes(nbytes)}, over the memory limit "
+                               f"{format_bytes(limit)} (set {MAX_MEMORY_VARIABLE} to change it)")
+
+
+def check_shape_memory(what: str, shape: tuple[int, ...], arrays: int = 1) -> None:
+    """``arrays`` float64 arrays of ``shape`` must fit in the memory limit."""
+    count = math.prod(shape)
+    check_memory(f"{what} ({count:,} values{f' x {arrays} arrays' if arrays > 1 else ''})",
+                 count * arrays * 8)
+
+
+def format_bytes(nbytes: float) -> str:
+    """1536 -> '1.5 KB' (binary units, as memory is sold)."""
+    if nbytes < 1024:
+        return f"{nbytes:.0f} B"
+    power = min(int(math.log(nbytes, 1024)), 5)
+    return f"{nbytes / 1024 ** power:.1f} {' KMGTP'[power]}B"

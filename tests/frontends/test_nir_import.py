@@ -1,14 +1,17 @@
 """NIR import: the paper's files in circulation load, repairs are made and reported, bad
 files fail with one message naming the file, node or edge."""
+import warnings
+
 import h5py
 import nir
 import numpy as np
 import pytest
 
-from snnc.errors import GraphError, ModelFileError
+from snnc.errors import GraphError, MemoryLimitError, ModelFileError, OptionError
 from snnc.frontends import load_model
 from snnc.frontends.nir_import import from_nir
 from snnc.ir import CubaLIF, Graph
+from snnc.ir.shapes import memory_limit
 from tests.conftest import copy_hdf5
 
 PAPER_FILES = ["lif_norse", "lif_rockpool", "two_lif_neurons", "cnn_sinabs",
@@ -112,3 +115,81 @@ def test_torch_tensors_and_scalar_parameters_from_memory():
     assert isinstance(node.tau_mem, np.ndarray)
     np.testing.assert_array_equal(node.tau_mem, np.float32(0.01))
     assert any("fitted to its input (4,)" in note for note in imported.metadata["repairs"])
+
+
+# -- validation before work (issue 15) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tau, message", [
+    (0.0, "must be positive, got 0"),
+    (-2.5e-3, "must be positive, got -0.0025"),
+    (1e-40, "too small to divide by"),  # normal in float64, subnormal in a float32 simulation
+])
+def test_time_constants_must_be_positive_and_normal(data_dir, tmp_path, tau, message):
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "tau.nir",
+                     lambda f: f["node/nodes/1/tau"].__setitem__(0, tau) if tau > -1 else
+                     (f.__delitem__("node/nodes/1/tau"), f.__setitem__("node/nodes/1/tau", [tau])))
+    with pytest.raises(GraphError, match=rf"tau\.nir: node '1' \(LIF\): parameter 'tau'.*{message}"):
+        load_model(path)
+
+
+def test_complex_weights_are_refused_not_cast(data_dir, tmp_path):
+    def make_complex(f):
+        del f["node/nodes/0/weight"]
+        f["node/nodes/0/weight"] = np.array([[1 + 0.5j]])
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "c.nir", make_complex)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning: refused before any cast
+        with pytest.raises(GraphError, match=r"node '0' \(Affine\): parameter 'weight' is complex"):
+            load_model(path)
+
+
+@pytest.mark.parametrize("dt, accepted", [(1e-4, True), (b"1e-4", True), (b"fast", False),
+                                          (0.0, False), (np.array([1e-4, 1e-3]), False)])
+def test_dt_metadata_is_a_positive_number_of_seconds(data_dir, tmp_path, dt, accepted):
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "dt.nir",
+                     lambda f: f.__setitem__("node/metadata/dt", dt))
+    if accepted:
+        assert load_model(path).metadata["dt"] == 1e-4
+    else:
+        with pytest.raises(GraphError, match=r"dt\.nir: field 'metadata/dt'"):
+            load_model(path)
+
+
+def test_links_to_other_files_are_never_followed(data_dir, tmp_path):
+    def link_out(f):
+        del f["node/nodes/1"]
+        f["node/nodes/1"] = h5py.ExternalLink(str(data_dir / "lif_norse.nir"), "/node/nodes/1")
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "x.nir", link_out)
+    with pytest.raises(ModelFileError, match=r"x\.nir: node '1': an external link to .*lif_norse"):
+        load_model(path)
+
+
+def test_declared_sizes_are_checked_before_reading(data_dir, tmp_path, monkeypatch):
+    def declare_huge(f):
+        del f["node/nodes/0/weight"]
+        f.create_dataset("node/nodes/0/weight", shape=(10**6, 10**6), dtype="f4",
+                         chunks=(1, 1024), compression="gzip")  # no chunk written: a tiny file
+    path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "big.nir", declare_huge)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(MemoryLimitError, match=r"big\.nir: node '0', field 'weight': dataset of "
+                       r"shape \(1000000, 1000000\) \(float32\) needs 3\.6 TB, over the memory "
+                       r"limit"):
+        load_model(path)
+    monkeypatch.setenv("SNNC_MAX_MEMORY", "1K")
+    with pytest.raises(MemoryLimitError, match=r"over the memory limit 1\.0 KB"):
+        load_model(data_dir / "cnn_sinabs.nir")
+
+
+@pytest.mark.parametrize("text, limit", [("4G", 4 * 2**30), ("512 MiB", 512 * 2**20),
+                                         ("1e9", 10**9), ("2.5k", 2560)])
+def test_memory_limit_from_the_environment(monkeypatch, text, limit):
+    monkeypatch.setenv("SNNC_MAX_MEMORY", text)
+    assert memory_limit() == limit
+
+
+def test_bad_memory_limit_is_an_option_error(monkeypatch):
+    monkeypatch.setenv("SNNC_MAX_MEMORY", "lots")
+    with pytest.raises(OptionError, match="SNNC_MAX_MEMORY='lots'"):
+        memory_limit()
+
