@@ -97,7 +97,7 @@ class Connection:
     source: str
     target: str
     synapses: Synapses
-    latency: int = 1  # steps added to every synapse's delay (Lava Dense: 1)
+    latency: int  # steps added to every synapse's delay: the chip model's, from the target
     model: SynapseModel = field(default=IDENTITY)
 
     def arrival_offsets(self) -> np.ndarray:

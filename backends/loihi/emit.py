@@ -77,8 +77,8 @@ def emit(graph: Graph, options: SimOptions, out_dir: str | Path, chip: str = "lo
     net = target.lower(graph, options, chip)
     outputs = {name: OutputSpec(pop, tuple(shape), int(shift),
                                 isinstance(graph.nodes[pop], target.READOUTS))
-               for name, (pop, shape, shift) in target.outputs_of(graph, options.dt).items()}
-    depth = target.distances(graph, options.dt)
+               for name, (pop, shape, shift) in target.outputs_of(graph, options.dt, chip).items()}
+    depth = target.distances(graph, options.dt, chip)
     views = {name: _view(graph.nodes[name], depth[name]) for name in net.neurons}
     inputs = {name: tuple(graph.nodes[name].shape) for name in graph.inputs}
     always = [target.ALWAYS] if target.ALWAYS in net.inputs else []

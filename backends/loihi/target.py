@@ -27,7 +27,7 @@ Lowering (``lower``), per the Loihi format's mapping (formats.py):
   neuron that spikes every step; an LIF's, LI's or IF's Affine bias is already in bias_mant.
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
-step: a population k matrices from the input lags the reference by k steps (``distances``;
+step (the chip model's ``delays.added_latency_steps``, which the lowering reads): a population k matrices from the input lags the reference by k steps (``distances``;
 per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
 the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
 so that everything reaches a population in step with its own lag (``_aligned_delays``); a
@@ -88,25 +88,26 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2"
     spec = load_chip(chip)
     _check(graph, chip)
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
-    depth = distances(graph, options.dt)
+    depth = distances(graph, options.dt, chip)
     neurons = {name: _lif(name, node, options, depth[name], spec.formats)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
     synapses = []
     for name, node in graph.nodes.items():
         if isinstance(node, MATRICES):
-            synapses += _synapses(graph, name, spec.formats, options, sparse_below, depth)
+            synapses += _synapses(graph, name, spec, options, sparse_below, depth)
     if any(source == ALWAYS for source, _, _ in synapses):
         inputs[ALWAYS] = 1
     return LoihiNetwork(inputs, neurons, tuple(synapses))
 
 
-def distances(graph: Graph, dt: float | None = None) -> dict[str, int]:
+def distances(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> dict[str, int]:
     """Per node, the steps by which its Loihi values lag the reference's: the least lags
     that let every synapse arrive in step with the reference (``_aligned_delays``).
 
-    Each matrix adds Lava's step of latency, its synapses' own delays (at ``dt``; None: not
+    Each matrix adds the chip's latency L (``delays.added_latency_steps``; Lava's Dense: 1
+    step), its synapses' own delays (at ``dt``; None: not
     counted) can absorb some, and a recurrent edge brings one step of the reference's own. So
-    lag[target] >= lag[source] + 1 - min delay steps of the matrix's synapses - (1 over a
+    lag[target] >= lag[source] + L - min delay steps of the matrix's synapses - (1 over a
     back edge): the longest path under those weights, found by relaxation. A population whose
     CubaLIF Affine bias comes from the always-on input needs a lag of at least 1 (2 behind a
     back edge). A loop that adds more latency than its delays and back edge absorb has no
@@ -114,7 +115,8 @@ def distances(graph: Graph, dt: float | None = None) -> dict[str, int]:
     and nodes no Input reaches get 0."""
     graph = _flat(graph)
     back, depth = graph.recurrent_edges, dict.fromkeys(graph.nodes, 0)
-    weight = {name: _latency(graph, name, node, dt) for name, node in graph.nodes.items()}
+    latency = _added_latency(chip)
+    weight = {name: _latency(node, dt, latency) for name, node in graph.nodes.items()}
     for _ in range(len(graph.nodes) + 1):
         changed = False
         for name in graph.order:
@@ -127,18 +129,27 @@ def distances(graph: Graph, dt: float | None = None) -> dict[str, int]:
             return depth
     growing = sorted(k for k in graph.nodes if depth[k] > len(graph.nodes))
     raise GraphError(f"the loop through {', '.join(growing[:6])} adds more steps of Lava latency "
-                     "(one per matrix) than its synaptic delays and back edge absorb, so Loihi "
+                     f"({latency} per matrix) than its synaptic delays and back edge absorb, so Loihi "
                      "would run it slower than the model; give its recurrent synapses more delay")
 
 
-def _latency(graph: Graph, name: str, node: n.Node, dt: float | None) -> int:
-    """What a node adds to the lag: 1 - the least delay (in steps) of a matrix's synapses."""
+def _added_latency(chip: str) -> int:
+    """Steps every synapse adds on top of its delay, from the chip model (Lava Dense: 1)."""
+    latency = load_chip(chip).delays.added_latency_steps
+    if latency is None:
+        raise OptionError(f"chip {chip}: the Loihi targets need delays.added_latency_steps")
+    return latency
+
+
+def _latency(node: n.Node, dt: float | None, latency: int) -> int:
+    """What a node adds to the lag: the chip's latency - the least delay (in steps) of a
+    matrix's synapses."""
     if not isinstance(node, MATRICES):
         return 0
     if dt is None or node.delay is None:
-        return 1
+        return latency
     steps = np.rint(node.delay / dt)[node.weight != 0]
-    return 1 - int(steps.min()) if steps.size else 1
+    return latency - int(steps.min()) if steps.size else latency
 
 
 def _bias_lag(graph: Graph, name: str) -> int:
@@ -154,21 +165,21 @@ def upstream_matrices(graph: Graph, name: str) -> list[str]:
     return [p for p in upstream(graph, name) if isinstance(graph.nodes[p], MATRICES)]
 
 
-def hops(graph: Graph, dt: float | None = None) -> dict[str, int]:
+def hops(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> dict[str, int]:
     """Per Output node, the steps by which its Loihi values lag the reference (``distances``
     of the population it reads)."""
     graph = _flat(graph)
-    depth = distances(graph, dt)
+    depth = distances(graph, dt, chip)
     return {name: depth[name] for name in graph.outputs}
 
 
-def outputs_of(graph: Graph, dt: float | None = None
+def outputs_of(graph: Graph, dt: float | None = None, chip: str = "loihi2"
                ) -> dict[str, tuple[str, tuple[int, ...], int]]:
     """Per Output node: (the population it reads, the Output's shape, its shift in steps).
     A Lava run gives the reference's values of step t at step t + shift; they are spikes, or
     for a readout (LI, CubaLI) its v dequantized as v_int / hw["scale"]."""
     graph = _flat(graph)
-    shifts = hops(graph, dt)
+    shifts = hops(graph, dt, chip)
     return {name: (_reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
             for name in graph.outputs}
 
@@ -191,8 +202,8 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
                           "steps itself")
     net = lower(graph, options, chip)
     feeds, steps, batch = _feeds(graph, inputs)
-    depth = distances(graph, options.dt)
-    extra = max(hops(graph, options.dt).values(), default=0) if align else extra_steps
+    depth = distances(graph, options.dt, chip)
+    extra = max(hops(graph, options.dt, chip).values(), default=0) if align else extra_steps
     total = steps + extra
     feeds = {name: np.concatenate([f, np.zeros((extra, *f.shape[1:]), bool)])
              for name, f in feeds.items()}
@@ -201,7 +212,7 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     unknown = sorted(set(record) - set(net.neurons))
     if unknown:
         raise InputError(f"cannot record {', '.join(unknown)}: no such population")
-    read = outputs_of(graph, options.dt)
+    read = outputs_of(graph, options.dt, chip)
     readouts = {pop for pop, _, _ in read.values() if isinstance(graph.nodes[pop], READOUTS)}
     run = engine.run(to_engine(net, chip), feeds, total, batch=batch,
                      probe=[f"{name}.v" for name in sorted(set(record) | readouts)])
@@ -269,9 +280,10 @@ def _ends(graph: Graph, name: str) -> tuple[str, str]:
     return sources[0], targets[0]
 
 
-def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: float,
+def _synapses(graph: Graph, name: str, spec, options: SimOptions, sparse_below: float,
               depth: Mapping[str, int]) -> list[tuple[str, str, Synapse]]:
     """The matrix as Lava's integer weights; a CubaLIF/CubaLI bias as a column from ALWAYS."""
+    fmt, latency = spec.formats, _added_latency(spec.name)
     node = graph.nodes[name]
     source, target = _ends(graph, name)
     pop = graph.nodes[target]
@@ -285,31 +297,34 @@ def _synapses(graph: Graph, name: str, fmt, options: SimOptions, sparse_below: f
     steps = 0 if node.delay is None else np.rint(node.delay / options.dt).astype(np.int64)
     weights = _integers(name, a[:, None] * node.weight / unit)
     delays = _aligned_delays(source, target, steps, depth, _recurrent(graph, source, target),
-                             used=weights != 0)
+                             latency, used=weights != 0)
     found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
     if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
         column = _integers(name, (a * node.bias / unit)[:, None])
         # the bias misses step 0 when the back edge lies between the matrix and the target
-        delay = _aligned_delays(ALWAYS, target, 0, depth, _back_edge_after(graph, name))
+        delay = _aligned_delays(ALWAYS, target, 0, depth, _back_edge_after(graph, name),
+                                latency)
         found.append((ALWAYS, target, _synapse(column, delay, kw, sparse_below)))
     return found
 
 
 def _aligned_delays(source: str, target: str, steps, depth: Mapping[str, int],
-                    recurrent: bool, used: np.ndarray | bool = True) -> np.ndarray | None:
+                    recurrent: bool, latency: int, used: np.ndarray | bool = True
+                    ) -> np.ndarray | None:
     """Lava delays that keep ``target`` aligned with the reference (None: a plain Dense).
 
     In the reference, a spike of ``source`` at step t arrives at t + steps (+ 1 over a
     recurrent edge). Aligned, source's step t is Lava's t + depth[source] and target's is
-    t + depth[target]; a Dense-like process delivers after 1 + its delay. So the Lava delay is
-    steps (+ 1) + depth[target] - depth[source] - 1: the synapse delay itself on a longest
+    t + depth[target]; a Dense-like process delivers after L + its delay (L = ``latency``, the
+    chip's added latency: 1). So the Lava delay is
+    steps (+ 1) + depth[target] - depth[source] - L: the synapse delay itself on a longest
     path, more where the path through ``source`` is shorter (skip connections, relay chains,
-    CubaLIF bias columns from the always-on input, which get depth[target] - 1). Forward
+    CubaLIF bias columns from the always-on input, which get depth[target] - L). Forward
     edges never need less (``distances`` takes longest paths); a recurrent edge from a
     population deeper than its target would, and cannot be had: the loop's matrices each add
     a step on the chip, so its dynamics differ from the model's, and it is refused.
     ``used`` marks the synapses that exist (nonzero weights); only they must arrive in time."""
-    lag = depth[target] - depth.get(source, 0) - 1 + recurrent
+    lag = depth[target] - depth.get(source, 0) - latency + recurrent
     delays = np.asarray(steps, np.int64) + lag
     used = np.asarray(used)
     delays = np.broadcast_to(delays, used.shape) if delays.ndim < used.ndim else delays

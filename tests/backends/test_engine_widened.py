@@ -79,3 +79,24 @@ def test_a_process_model_adds_its_own_counter(schedule):
     # latency 1: neuron 0 gets 5 at steps 1 and 2 (10 > 7 saturates at 2), neuron 1 at 3
     assert trace.counters.counts["saturations"]["a"].tolist() == [0, 0, 1, 0]
     assert trace.counters.totals()["saturations"] == 1
+
+
+def test_latency_comes_from_the_chip_model_not_the_engine():
+    """The engine holds no chip's latency; the Loihi lowering reads the chip model's."""
+    import dataclasses
+
+    from snnc.backends.loihi import Lif, LoihiNetwork, Synapse, to_engine
+    from snnc.hw_models import load_chip
+
+    with pytest.raises(TypeError):
+        Connection("a->b", "a", "b", Synapses.from_dense(np.eye(1, dtype=int)))
+    chip = load_chip("loihi2")
+    slower = dataclasses.replace(chip, delays=dataclasses.replace(chip.delays,
+                                                                  added_latency_steps=3))
+    net = LoihiNetwork({"in": 1}, {"a": Lif(1, du=4095, dv=4095, vth=0)},
+                      (("in", "a", Synapse(np.full((1, 1), 2))),))
+    spikes = np.eye(6, 1, dtype=bool)  # one spike at step 0
+    fired = {latency: np.flatnonzero(run(to_engine(net, c), {"in": spikes}).spikes["a"])
+             for latency, c in ((1, chip), (3, slower))}
+    assert [c.latency for c in to_engine(net, slower).connections] == [3]
+    assert fired[3].tolist() == (fired[1] + 2).tolist() and len(fired[1]) == 1
