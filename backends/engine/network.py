@@ -1,83 +1,31 @@
-"""The engine's data model: a lowered program as integer populations and connections.
+"""The engine's data model: a lowered program as populations and connections.
 
 A ``Network`` is what every emulated target lowers a graph to:
 
 - ``Population(name, size, model)``: ``size`` neurons that share one process model (the neuron
   arithmetic of a target, e.g. Lava's bit-accurate LIF). ``model=None`` marks an input
   population, whose spikes are given for every step (like Lava's ``io.source.RingBuffer``).
-- ``Connection(name, source, target, synapses, latency, model)``: integer synapses (see
+- ``Connection(name, source, target, synapses, latency, model, port)``: synapses (see
   ``synapses.Synapses``; each synapse has its own delay d >= 0 in steps). A spike that ``source``
-  emits at step t reaches ``target`` at step ``t + latency + d``. Every step and every delay
-  slot, the synapses of one delay that saw a spike sum to one integer *partial sum* per target
-  neuron; ``model.apply`` maps each partial sum to what is delivered (Loihi: the weight-exponent
-  shift). A target's input at step t is the int64 sum of everything delivered at t.
+  emits at step t reaches ``target`` at step ``t + latency + d``; ``latency`` is the chip's
+  (the target reads it from its chip model). Every step and every delay slot, the synapses of
+  one delay that saw a spike sum to one *partial sum* per target neuron; the synapse model
+  maps each partial sum to what is delivered (Loihi: the weight-exponent shift). A target's
+  input at step t (per port, see ``models``) is the sum of everything delivered at t.
 
-Integers are int64 throughout; a process model narrows them where its hardware does.
+``Network.dtype`` is what the network computes in: int64 (exact; a process model narrows
+where its hardware does) or float64. The protocols are in ``models``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Collection, Protocol
 
 import numpy as np
 
 from snnc.errors import GraphError
 
+from .models import IDENTITY, NeuronModel, SynapseModel
 from .synapses import Synapses
-
-
-class NeuronRunner(Protocol):
-    """The live state of one population during a run: ``batch`` x ``size`` neurons."""
-
-    def step(self, a_in: np.ndarray) -> np.ndarray:
-        """One step: int64 input (batch, size) -> bool spikes (batch, size); state advances."""
-
-    def scan(self, a_in: np.ndarray, probe: Collection[str]) -> tuple[np.ndarray, dict]:
-        """All steps at once: int64 input (steps, batch, size) -> bool spikes (steps, batch,
-        size) and int64 traces (steps, batch, size) of the ``probe`` variables. Must give the
-        same result as calling ``step`` once per step."""
-
-    def state(self, var: str) -> np.ndarray:
-        """A copy of one state variable as int64 (batch, size)."""
-
-    # Optional: ``counts() -> Mapping[kind, np.ndarray (steps,)]``, the runner's own per-step
-    # counters summed over the batch (e.g. ``ring_buffer_saturations``), read once after the
-    # run into ``Trace.counters`` under the population's name. ``step`` and ``scan`` are
-    # called over consecutive steps from 0, in time order, so a runner can keep a cursor.
-
-
-class NeuronModel(Protocol):
-    """A process model: the per-step integer arithmetic of a population's neurons."""
-
-    state_vars: tuple[str, ...]
-
-    def start(self, size: int, batch: int, input_bound: int) -> NeuronRunner:
-        """Initial state for ``batch`` independent copies. ``input_bound`` bounds |input| of
-        every step, so the model can prove which overflow checks it may skip."""
-
-
-class SynapseModel(Protocol):
-    """How one partial sum (per send step, delay and target neuron) becomes the delivered value."""
-
-    def apply(self, partial: np.ndarray) -> np.ndarray:
-        """int64 partial sums -> int64 delivered values (may work in place)."""
-
-    def bound(self, magnitude: int, slots: int) -> int:
-        """Upper bound on |sum of ``slots`` delivered values| whose partial sums add up to at
-        most ``magnitude`` in absolute value."""
-
-
-class Identity:
-    """Deliver partial sums unchanged."""
-
-    def apply(self, partial: np.ndarray) -> np.ndarray:
-        return partial
-
-    def bound(self, magnitude: int, slots: int) -> int:
-        return magnitude
-
-
-IDENTITY = Identity()
 
 
 @dataclass(frozen=True)
@@ -99,6 +47,7 @@ class Connection:
     synapses: Synapses
     latency: int  # steps added to every synapse's delay: the chip model's, from the target
     model: SynapseModel = field(default=IDENTITY)
+    port: str | None = None  # the target model's input port; None: its only one
 
     def arrival_offsets(self) -> np.ndarray:
         """Steps from send to arrival, one per delay slot of ``synapses`` (ascending)."""
@@ -109,6 +58,7 @@ class Connection:
 class Network:
     populations: tuple[Population, ...]
     connections: tuple[Connection, ...] = ()
+    dtype: type = np.int64  # or np.float64 (float process models)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -119,6 +69,16 @@ class Network:
 
     def incoming(self, target: str) -> list[Connection]:
         return [c for c in self.connections if c.target == target]
+
+    def ports(self, population: str) -> tuple[str, ...]:
+        """The input ports of a neuron population's model (empty: one unnamed port)."""
+        return tuple(getattr(self.by_name[population].model, "ports", ()))
+
+    def port_index(self, c: Connection) -> int | None:
+        """Where ``c`` delivers along the target's axis of ports; None: the model has fewer
+        than two ports, so its input is the plain sum."""
+        ports = self.ports(c.target)
+        return ports.index(c.port) if len(ports) > 1 else None
 
     def input_bound(self, target: str) -> int:
         """Upper bound on |input| of ``target`` at any step (sum over incoming connections)."""
@@ -144,6 +104,8 @@ class Network:
 
 def _check(net: Network) -> None:
     pops = net.by_name
+    if np.dtype(net.dtype) not in (np.dtype(np.int64), np.dtype(np.float64)):
+        raise GraphError(f"a network computes in int64 or float64, not {np.dtype(net.dtype)}")
     if len(pops) != len(net.populations):
         raise GraphError("population names must be unique")
     if len({c.name for c in net.connections}) != len(net.connections):
@@ -163,6 +125,19 @@ def _check(net: Network) -> None:
                              f"{c.synapses.n_in}, populations need {want[0]}x{want[1]}")
         if c.latency < 0:
             raise GraphError(f"connection '{c.name}': latency must be >= 0, got {c.latency}")
+        if c.synapses.dtype.kind == "f" and np.dtype(net.dtype).kind == "i":
+            raise GraphError(f"connection '{c.name}': float weights in an integer network")
+        _check_port(net, c)
+
+
+def _check_port(net: Network, c: Connection) -> None:
+    ports = net.ports(c.target)
+    if c.port is None and len(ports) > 1:
+        raise GraphError(f"connection '{c.name}': '{c.target}' has ports {list(ports)}; "
+                         "name one")
+    if c.port is not None and c.port not in ports:
+        raise GraphError(f"connection '{c.name}': '{c.target}' has no port '{c.port}' "
+                         f"(ports: {list(ports) or 'one, unnamed'})")
 
 
 def _components_in_order(nodes: list[str], succ: dict[str, set[str]]) -> list[list[str]]:

@@ -1,4 +1,5 @@
-"""Integer synapses with per-synapse delays, and the two exact kernels that deliver spikes.
+"""Synapses with per-synapse delays, and the two kernels that deliver spikes: integer weights
+(exact, the default) or float64 weights (``dtype=np.float64``, for float process models).
 
 ``Synapses`` stores the nonzero weights of one connection as fan-out lists: CSR over the *input*
 neurons, so one input's outgoing synapses are contiguous, as an event-driven chip reads them
@@ -21,6 +22,11 @@ Rule (``auto``): a product costs N * n_in * slots * n_out multiply-adds at BLAS 
 kernel runs when ``events * EVENT_COST < N * n_in * slots * n_out``, i.e. when
 activity x density < 1 / EVENT_COST (about 0.4%). The dense matrix is never built when the
 density alone already rules it out, or when it would exceed ``DENSE_LIMIT`` entries.
+
+Float weights: the same two kernels in float64 (the product in float64 BLAS, the sparse sums
+with ``np.bincount``). Their sums are rounded, so dense and sparse may differ in the last bits;
+the sparse kernel adds each row's terms in one fixed order (by input), so ``kernel="sparse"``
+gives the same bits however the rows are grouped into calls.
 """
 from __future__ import annotations
 
@@ -36,19 +42,20 @@ KERNELS = ("auto", "dense", "sparse")
 
 
 class Synapses:
-    """Nonzero integer weights W[i, j] (target i, source j) with delays.
+    """Nonzero weights W[i, j] (target i, source j) with delays, int64 or float64 (``dtype``).
 
     Two storages, each built from the other on first use: the fan-out lists of
-    ``fanout_lists`` and the dense int64 stack (slots, n_out, n_in) of ``to_dense``.
+    ``fanout_lists`` and the dense stack (slots, n_out, n_in) of ``to_dense``.
     ``fanout`` (nonzeros per input), ``delays`` (the distinct delays, ascending) and
     ``max_abs_row_sum`` are always there.
     """
 
     def __init__(self, n_out: int, n_in: int, target: np.ndarray, source: np.ndarray,
-                 weight: np.ndarray, delay: np.ndarray | int = 0):
+                 weight: np.ndarray, delay: np.ndarray | int = 0, dtype=np.int64):
         """From coordinate lists (any order; zeros are dropped)."""
         target, source = np.asarray(target, np.int64), np.asarray(source, np.int64)
-        weight = np.asarray(weight, np.int64)
+        self.dtype = _weight_dtype(dtype)
+        weight = np.asarray(weight, self.dtype)
         delay = np.broadcast_to(np.asarray(delay, np.int64), weight.shape)
         _check_coo(n_out, n_in, target, source, weight, delay)
         keep = weight != 0
@@ -62,13 +69,16 @@ class Synapses:
             order = np.argsort(key, kind="stable")
             source, target, weight, slot = (a[order] for a in (source, target, weight, slot))
         self._set_lists(target, weight, slot, np.bincount(source, minlength=n_in))
-        self.max_abs_row_sum = int(np.bincount(target, np.abs(weight), n_out).max(initial=0))
+        self.max_abs_row_sum = self._bound(np.bincount(target, np.abs(weight), n_out))
         self._stack = None
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, delays: np.ndarray | int = 0) -> "Synapses":
-        """From an integer matrix (n_out, n_in) and a delay per synapse (matrix or one int)."""
-        weights = np.asarray(weights, np.int64)
+    def from_dense(cls, weights: np.ndarray, delays: np.ndarray | int = 0,
+                   dtype=np.int64) -> "Synapses":
+        """From a matrix (n_out, n_in) of ``dtype`` and a delay per synapse (matrix or one
+        int)."""
+        dtype = _weight_dtype(dtype)
+        weights = np.asarray(weights, dtype)
         if weights.ndim != 2:
             raise GraphError(f"weights must be a 2-D (n_out, n_in) matrix, got {weights.shape}")
         delays = np.asarray(delays, np.int64)
@@ -78,7 +88,10 @@ class Synapses:
                              f"got {delays.shape}")
         if delays.size and delays.min() < 0:
             raise GraphError(f"synapse delays must be >= 0, got {int(delays.min())}")
+        if dtype.kind == "f" and not np.all(np.isfinite(weights)):
+            raise GraphError("synapse weights must be finite")
         self = cls.__new__(cls)
+        self.dtype = dtype
         self.n_out, self.n_in = weights.shape
         if delays.ndim:
             self.delays, _ = _slots(delays[nonzero])
@@ -86,9 +99,14 @@ class Synapses:
         else:
             self.delays, self._stack = delays.reshape(1), weights[None]
         self._set_counts(nonzero.sum(axis=0))
-        self.max_abs_row_sum = int(np.abs(weights).sum(axis=1).max(initial=0))
+        self.max_abs_row_sum = self._bound(np.abs(weights).sum(axis=1))
         self._lists = None
         return self
+
+    def _bound(self, abs_row_sums: np.ndarray) -> int | float:
+        """max over targets of sum_j |W_ij|: an int for integer weights (exactness proofs)."""
+        top = abs_row_sums.max(initial=0)
+        return int(top) if self.dtype.kind == "i" else float(top)
 
     def _set_counts(self, fanout: np.ndarray) -> None:
         self.fanout = fanout.astype(np.int64)
@@ -124,10 +142,10 @@ class Synapses:
         return self.nnz / (self.n_in * self.n_out)
 
     def to_dense(self) -> np.ndarray:
-        """The weights as int64 (slots, n_out, n_in)."""
+        """The weights as (slots, n_out, n_in) of ``dtype``."""
         if self._stack is not None:
             return self._stack
-        dense = np.zeros((len(self.delays), self.n_out, self.n_in), np.int64)
+        dense = np.zeros((len(self.delays), self.n_out, self.n_in), self.dtype)
         source = np.repeat(np.arange(self.n_in), self.fanout)
         dense[self._slot, self._target, source] = self._weight
         return dense
@@ -139,7 +157,8 @@ class Synapses:
 
     def deliver(self, spikes: np.ndarray, kernel: str = "auto",
                 events: int | None = None) -> np.ndarray:
-        """Partial sums int64 (N, slots, n_out) of bool spikes (N, n_in); see the module doc."""
+        """Partial sums (N, slots, n_out) of bool spikes (N, n_in), of ``dtype``; see the
+        module doc."""
         n = spikes.shape[0]
         if kernel == "auto":
             if events is None:
@@ -162,7 +181,8 @@ class Synapses:
 
     def _dense_matrix(self) -> np.ndarray:
         if self._dense is None:
-            dtype = _exact_float(self.max_abs_row_sum, np.float32)
+            dtype = (_exact_float(self.max_abs_row_sum, np.float32) if self.dtype.kind == "i"
+                     else np.float64)
             slots = self.to_dense()  # (slots, n_out, n_in)
             self._dense = np.ascontiguousarray(
                 slots.transpose(2, 0, 1).reshape(self.n_in, -1)).astype(dtype)
@@ -171,7 +191,7 @@ class Synapses:
     def _deliver_dense(self, spikes: np.ndarray) -> np.ndarray:
         matrix = self._dense_matrix()
         product = spikes.astype(matrix.dtype) @ matrix
-        return product.astype(np.int64, copy=False).reshape(len(spikes), -1, self.n_out)
+        return product.astype(self.dtype, copy=False).reshape(len(spikes), -1, self.n_out)
 
     def _deliver_sparse(self, spikes: np.ndarray) -> np.ndarray:
         self._ensure_lists()
@@ -183,13 +203,22 @@ class Synapses:
         first = np.cumsum(counts) - counts
         pos = np.arange(total) + np.repeat(self._indptr[cols] - first, counts)
         flat = np.repeat(rows * width, counts) + self._key[pos]
-        if _exact_float(self.max_abs_row_sum, np.float64) == np.float64:
+        if self.dtype.kind == "f":
+            out = np.bincount(flat, self._weight[pos], n * width)
+        elif _exact_float(self.max_abs_row_sum, np.float64) == np.float64:
             out = np.bincount(flat, self._weight[pos].astype(np.float64), n * width)
             out = out.astype(np.int64)
         else:
             out = np.zeros(n * width, np.int64)
             np.add.at(out, flat, self._weight[pos])
         return out.reshape(n, len(self.delays), self.n_out)
+
+
+def _weight_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.int64), np.dtype(np.float64)):
+        raise GraphError(f"synapse weights are int64 or float64, not {dtype}")
+    return dtype
 
 
 def _slots(delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,5 +250,8 @@ def _check_coo(n_out, n_in, target, source, weight, delay) -> None:
         raise GraphError("synapse indices out of range")
     if len(delay) and delay.min() < 0:
         raise GraphError(f"synapse delays must be >= 0, got {int(delay.min())}")
-    if np.abs(weight).max(initial=0) >= 2 ** 40:
+    if weight.dtype.kind == "f":
+        if not np.all(np.isfinite(weight)):
+            raise GraphError("synapse weights must be finite")
+    elif np.abs(weight).max(initial=0) >= 2 ** 40:
         raise GraphError("synapse weights must be below 2**40 in magnitude")
