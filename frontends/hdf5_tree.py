@@ -33,11 +33,10 @@ def read_model_tree(file: Any) -> dict[str, Any]:
     """The ``/node`` group of an open ``h5py.File`` as nested dicts of numpy values."""
     import h5py
 
-    link = file.get("node", getlink=True)
-    if link is None:
+    if file.get("node", getlink=True) is None:
         raise ModelFileError("HDF5 file without a NIR graph (no 'node' group)")
     reader = _Reader()
-    _check_link(link, "/node")
+    _check_link(file, "node", "/node")
     node = _open(file, "node", "/node")
     if not isinstance(node, h5py.Group):
         raise ModelFileError("'node' is not a group: not a NIR file")
@@ -62,7 +61,7 @@ class _Reader:
     """One walk over the tree: remembers what it visited and the bytes it will read."""
 
     def __init__(self) -> None:
-        self.visited: set[Any] = set()
+        self.visited: set[int] = set()
         self.total_bytes = 0
 
     def group(self, group: Any, path: str, depth: int) -> dict[str, Any]:
@@ -75,7 +74,7 @@ class _Reader:
         out: dict[str, Any] = {}
         for key in group.keys():
             child = f"{path}/{key}"
-            _check_link(group.get(key, getlink=True), child)
+            _check_link(group, key, child)
             item = _open(group, key, child)
             if isinstance(item, h5py.Group):
                 out[key] = self.group(item, child, depth + 1)
@@ -109,21 +108,31 @@ class _Reader:
             raise ModelFileError(f"{where}: cannot be read ({_one_line(error)})") from None
 
     def _visit(self, item: Any, path: str) -> None:
-        if item.id in self.visited:  # the same object under a second name
+        import h5py
+
+        # the object's address in the file, not its ObjectID: keeping every ObjectID alive
+        # makes closing a file of many small datasets slow
+        address = h5py.h5o.get_info(item.id).addr
+        if address in self.visited:  # the same object under a second name
             raise ModelFileError(f"{describe(path)}: this HDF5 object is linked twice in the "
                                  f"file (a link cycle or a shared subtree)")
-        self.visited.add(item.id)
+        self.visited.add(address)
 
 
-def _check_link(link: Any, path: str) -> None:
+def _check_link(group: Any, key: str, path: str) -> None:
+    """Only hard links pass: the link is inspected, never followed."""
     import h5py
 
+    if group.id.links.get_info(key.encode()).type == h5py.h5l.TYPE_HARD:
+        return
+    link = group.get(key, getlink=True)
     if isinstance(link, h5py.ExternalLink):
         raise ModelFileError(f"{describe(path)}: an external link to '{link.filename}'; a model "
                              f"file may not refer to other files")
-    if isinstance(link, h5py.SoftLink):
-        raise ModelFileError(f"{describe(path)}: a soft link to '{link.path}'; NIR files hold "
-                             f"no links")
+    target = f" to '{link.path}'" if isinstance(link, h5py.SoftLink) else ""
+    kind = "soft link" if isinstance(link, h5py.SoftLink) else "user-defined link"
+    raise ModelFileError(f"{describe(path)}: a {kind}{target}; NIR files hold "
+                         f"no links")
 
 
 def _open(group: Any, key: str, path: str) -> Any:

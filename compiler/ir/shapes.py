@@ -5,6 +5,7 @@ the graph adds it) when the input shape does not fit the node.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -166,6 +167,7 @@ def memory_limit() -> int:
     return int(float(match.group(1)) * UNITS[match.group(2).upper()])
 
 
+@functools.lru_cache(maxsize=1)
 def _physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
