@@ -1,5 +1,12 @@
-"""Energy and step time of a run on a barrier-synchronised chip (Loihi), from the engine's
-counters and the chip model.
+"""Energy and step time of a run, from the engine's counters and the chip model, by what one
+step is on the chip (``chip.step_semantics``):
+
+- ``barrier`` (Loihi): a step ends when the slowest core reaches the mesh-wide barrier, so
+  its length follows the load (below);
+- ``timer`` (SpiNNaker): every core ticks on a fixed real-time timer, so every step lasts
+  ``timing.timestep`` whatever the load (work that overruns it is dropped on the chip; the
+  per-core work, where the chip gives per-event times, is reported to show the margin);
+- ``clock`` (SFQ) and ``read`` (RRAM) have no cost model yet: ``CostModelError``.
 
 Per inference, three energy terms, reported apart because on Loihi the events are a small
 share of what is measured (``/work/shared/reference/energy_cases.md``):
@@ -15,8 +22,10 @@ Each step ends at a mesh-wide barrier, when the slowest core is done:
                 + neuron updates * timing.neuron_update_inactive
                 + spiking neurons * (timing.neuron_update - timing.neuron_update_inactive)]
 
-and T_inference is the sum of T_step over the inference's steps. Where the model gives an
-inactive neuron-update figure, neurons that spiked are counted as the active ones.
+and T_inference is the sum of T_step over the inference's steps (timer: steps x timestep).
+Where the model gives an inactive neuron-update figure, neurons that spiked are counted as the
+active ones. A model that gives ``core_active_power`` (SpiNNaker) adds
+``active = core_active_power * cores * T_inference``, the running cores' power beyond idle.
 
 Inputs are plain data so any mapper plugs in:
 
@@ -30,7 +39,9 @@ Inputs are plain data so any mapper plugs in:
   order, ``topology.cores_per_chip`` to a chip.
 - ``hops``: optional packet hops per connection over the run (a number or a per-step array).
 - Messages are spikes x cores of the target population (one multicast packet per target
-  core): an upper bound when a neuron reaches only some of those cores.
+  core): an upper bound when a neuron reaches only some of those cores. Priced as the model's
+  ``message_out``, else ``spike_local``, else ``packet`` (a packet through one router); a hop
+  as the mean of ``hop_ew``/``hop_ns``, else ``packet``.
 
 A figure the model leaves out (None) is unknown, never zero: its term is listed in
 ``unpriced`` and left out of the sums. Every term carries the evidence kind of its figures.
@@ -88,6 +99,10 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
              model: Optional[str] = None) -> CostReport:
     """Cost a run whose ``counters`` cover ``batch`` inputs of whole inferences (see the
     module doc); ``model`` names an ``[energy.*]`` table (default: the chip's)."""
+    clock = _CLOCKS.get(chip.step_semantics)
+    if clock is None:
+        raise CostModelError(f"{chip.name}: no cost model for step semantics "
+                             f"'{chip.step_semantics}' yet (have: {', '.join(_CLOCKS)})")
     figures = _Figures(chip, model)
     steps = _steps(counters)
     if steps_per_inference < 1 or steps % steps_per_inference:
@@ -97,16 +112,14 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
     ends = _connection_ends(counters, connections)
     placement = _placement(chip, counters, batch, placement)
     per_core = _core_activity(counters, placement, ends)  # rows of (steps,) arrays
-    work = _core_work(chip, per_core) / batch  # (cores, steps)
-    overhead_time, time_source = _overhead_time(chip, figures)
-    step_times = overhead_time + work.max(axis=0)
+    work, step_times, overhead_time, time_source = clock(chip, figures, per_core, batch, steps)
     inference_time = float(step_times.sum()) * batch / inferences
     chips = len({chip_id for rows in placement.values() for _, chip_id, _ in rows})
     cores = sum(len(rows) for rows in placement.values())
     prices = _prices(figures)
     event_terms, layers, unpriced = _event_terms(prices, counters, ends, placement, hops,
                                                  inferences)
-    fixed = _fixed_terms(figures, chips, steps_per_inference, inference_time)
+    fixed = _fixed_terms(figures, chips, cores, steps_per_inference, inference_time)
     unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
     core_costs = _core_costs(prices, per_core, work, inferences, batch)
     return CostReport(
@@ -114,11 +127,38 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
         inferences=inferences, chips=chips, cores=cores,
         step_time=inference_time / steps_per_inference, step_overhead_time=overhead_time,
         step_overhead_source=time_source,
-        step_work_time=float(work.max(axis=0).mean()), inference_time=inference_time,
+        step_work_time=float(work.max(axis=0, initial=0.0).mean()),
+        inference_time=inference_time,
         static=sum(t.energy for t in fixed if t.name == "static"),
         overhead=sum(t.energy for t in fixed if t.name == "overhead"),
+        active=sum(t.energy for t in fixed if t.name == "active"),
+        step_semantics=chip.step_semantics,
         events=sum(t.energy for t in event_terms), terms=tuple(fixed + event_terms),
         layers=tuple(layers), per_core=tuple(core_costs), unpriced=tuple(unpriced))
+
+
+def _barrier_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int):
+    """(work per core and step, step times, overhead time, its source): a step lasts the
+    overhead plus the slowest core's work."""
+    work = _core_work(chip, per_core) / batch  # (cores, steps)
+    overhead_time, time_source = _overhead_time(chip, figures)
+    return work, overhead_time + work.max(axis=0), overhead_time, time_source
+
+
+def _timer_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int):
+    """The same for a timer-driven chip: every step lasts ``timing.timestep``; the work per
+    core (where the chip gives per-event times; else zeros) only shows the margin."""
+    t = chip.timing
+    if t.timestep is None:
+        raise CostModelError(f"{chip.name}: a timer-driven chip needs timing.timestep")
+    known = t.synaptic_op is not None and t.neuron_update is not None
+    work = _core_work(chip, per_core) / batch if known else np.zeros((len(per_core), steps))
+    key = "timing.timestep"
+    return (work, np.full(steps, t.timestep), t.timestep,
+            f"{chip.sources[key].evidence} ({key}, fixed by the timer)")
+
+
+_CLOCKS = {"barrier": _barrier_steps, "timer": _timer_steps}
 
 
 def _overhead_time(chip: Chip, figures: _Figures) -> tuple[float, str]:
@@ -239,15 +279,18 @@ def _prices(figures: _Figures) -> dict[str, _Price]:
         update = _Price(sum(x.unit for x in parts), "/".join(sorted({x.evidence for x in parts})),
                         ",".join(x.key for x in parts)) if parts else _Price(None)
         spiking = _Price(0.0)
-    message = get("message_out")
+    message = _first(get("message_out"), get("spike_local"), get("packet"))
     hops = [x for x in (get("hop_ew"), get("hop_ns")) if x.unit is not None]
     hop = _Price(sum(x.unit for x in hops) / len(hops),  # routes give no direction: the mean
                  "/".join(sorted({x.evidence for x in hops})), ",".join(x.key for x in hops)) \
-        if hops else _Price(None)
+        if hops else get("packet")  # SpiNNaker: a packet's energy per router it crosses
     return {"synaptic_ops": get("synaptic_op"), "neuron_updates": update, "spiking": spiking,
-            "spikes_out": get("spike_out"),
-            "messages": message if message.unit is not None else get("spike_local"),
-            "hops": hop}
+            "spikes_out": get("spike_out"), "messages": message, "hops": hop}
+
+
+def _first(*prices: _Price) -> _Price:
+    """The first price the model gives."""
+    return next((p for p in prices if p.unit is not None), prices[-1])
 
 
 def _event_terms(prices, counters, ends, placement, hops, inferences):
@@ -283,8 +326,10 @@ def _event_terms(prices, counters, ends, placement, hops, inferences):
     return terms, layers, unpriced
 
 
-def _fixed_terms(figures, chips: int, steps: int, inference_time: float) -> list[Term]:
-    """Static power over the inference and the per-step overhead, for the chips in use."""
+def _fixed_terms(figures, chips: int, cores: int, steps: int, inference_time: float
+                 ) -> list[Term]:
+    """Static power over the inference and the per-step overhead, for the chips in use; the
+    active cores' power over the inference, where the model gives it."""
     terms = []
     power, evidence, key = figures.get("static_power")
     if power is not None:
@@ -294,6 +339,10 @@ def _fixed_terms(figures, chips: int, steps: int, inference_time: float) -> list
     if step_e is not None:
         terms.append(Term("overhead", step_e * chips * steps, chips * steps, step_e,
                           evidence, key))
+    power, evidence, key = figures.get("core_active_power")
+    if power is not None:
+        terms.append(Term("active", power * cores * inference_time, cores * inference_time,
+                          power, evidence, key))
     return terms
 
 

@@ -74,10 +74,15 @@ class CostReport:
     layers: tuple[LayerCost, ...]
     per_core: tuple[CoreCost, ...]
     unpriced: tuple[str, ...]
+    active: float = 0.0
+    """Running cores' power over the inference beyond idle (SpiNNaker's core_active_power)."""
+    step_semantics: str = "barrier"
+    """What a step is (schema.STEP_SEMANTICS): barrier steps last overhead + slowest core,
+    timer steps a fixed timestep."""
 
     @property
     def dynamic(self) -> float:
-        return self.overhead + self.events
+        return self.overhead + self.active + self.events
 
     @property
     def total(self) -> float:
@@ -94,13 +99,18 @@ class CostReport:
 
     def lines(self) -> list[str]:
         """A text table: the summary, the terms, then layers and cores."""
+        if self.step_semantics == "timer":
+            step = (f"  step {_us(self.step_time)} [{self.step_overhead_source}]; slowest core "
+                    f"works {_us(self.step_work_time)} of it")
+        else:
+            step = (f"  step {_us(self.step_time)} = overhead {_us(self.step_overhead_time)} "
+                    f"[{self.step_overhead_source}] + slowest core {_us(self.step_work_time)}")
+        active = f"active cores {_uj(self.active)} + " if self.active else ""
         out = [f"{self.chip} / energy model '{self.model}': {self.chips} chip(s), {self.cores} "
                f"cores, {self.steps_per_inference} steps per inference",
-               f"  step {_us(self.step_time)} = overhead {_us(self.step_overhead_time)} "
-               f"[{self.step_overhead_source}] + slowest core {_us(self.step_work_time)}; "
-               f"inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)",
+               f"{step}; inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)",
                f"  energy per inference {_uj(self.total)} = static {_uj(self.static)} + "
-               f"overhead {_uj(self.overhead)} + events {_uj(self.events)} "
+               f"overhead {_uj(self.overhead)} + {active}events {_uj(self.events)} "
                f"(dynamic {_uj(self.dynamic)})",
                f"  {'term':16} {'per inference':>14} {'count':>12} {'each':>10}  evidence"]
         for t in self.terms:
