@@ -4,16 +4,28 @@
   nodes takes one array per Input node name instead.
 - a NIR data file (``nir.write_data``): the first observable of each Input node's entry,
   time-gridded (samples, steps, neurons) or events, gridded at the simulation's dt.
+
+Every array is checked before the run: its declared size against the memory limit (from the
+.npy header, before it is read), real finite numbers, at least one step, the model's shape;
+and so is the memory the run needs for the largest node's output.
 """
 from __future__ import annotations
 
+import math
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, MemoryLimitError, SnncError
 from .ir import Graph
+from .ir.graph import flatten
+from .ir.shapes import check_memory
+
+NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, NotImplementedError, SyntaxError,
+              tokenize.TokenError, zipfile.BadZipFile, zlib.error)  # damaged archives, headers
 
 
 def load_spikes(path: str | Path, graph: Graph, dt: float,
@@ -31,8 +43,23 @@ def load_spikes(path: str | Path, graph: Graph, dt: float,
     if missing:
         expected = "'spikes'" if len(graph.inputs) == 1 else ", ".join(map(repr, graph.inputs))
         raise InputError(f"{path}: needs array {expected} (found: {', '.join(arrays) or 'none'})")
-    return {name: _fit(path, name, arrays[name], graph.nodes[name].shape, steps)
-            for name in graph.inputs}
+    fitted = {name: _fit(path, name, arrays[name], graph.nodes[name].shape, steps)
+              for name in graph.inputs}
+    _check_run_memory(path, graph, next(iter(fitted.values())).shape[:2])
+    return fitted
+
+
+def _check_run_memory(path: Path, graph: Graph, lead: tuple[int, int]) -> None:
+    """A simulation holds at least the largest node's output over all steps for one slice of
+    the batch (``progress.ROWS`` rows): refuse before allocating what cannot fit."""
+    from .progress import ROWS
+
+    steps, batch = lead
+    rows = min(batch, ROWS)
+    flat = graph if graph.is_flat else flatten(graph)
+    largest = max(math.prod(shape) for shape in flat.shapes.values())
+    check_memory(f"{path}: simulating {steps} steps x {rows} batch rows of the largest node "
+                 f"({largest:,} values)", steps * rows * largest * 8)
 
 
 def load_labels(path: str | Path, batch: int) -> np.ndarray | None:
@@ -44,16 +71,61 @@ def load_labels(path: str | Path, batch: int) -> np.ndarray | None:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):  # np.load would read a bare .npy whole, whatever its size
+        raise InputError(f"{path}: neither a readable .npz nor a NIR data file")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile):
-        raise InputError(f"{path}: neither a readable .npz nor a NIR data file") from None
+            _check_declared_sizes(path, archive)
+            arrays = {key: archive[key] for key in archive.files}
+    except NPZ_ERRORS as error:
+        message = " ".join(str(error).split())[:120]
+        raise InputError(f"{path}: neither a readable .npz nor a NIR data file "
+                         f"({type(error).__name__}: {message})") from None
+    wrong = next((key for key, value in arrays.items() if not isinstance(value, np.ndarray)), None)
+    if wrong is not None:
+        raise InputError(f"{path}: member '{wrong}' is not a .npy array")
+    return arrays
+
+
+def _check_declared_sizes(path: Path, archive) -> None:
+    """Each member's size from its .npy header, before it is decompressed and read."""
+    total = 0
+    for key in archive.files:
+        name = key if key in archive.zip.namelist() else f"{key}.npy"
+        with archive.zip.open(name) as member:
+            if member.read(6) != b"\x93NUMPY":
+                continue  # not an array: refused once read
+            member.seek(0)
+            shape, dtype = _npy_header(member)
+        nbytes = math.prod(shape) * dtype.itemsize
+        total += nbytes
+        check_memory(f"{path}: array '{key}' of shape {shape} ({dtype})", nbytes)
+        check_memory(f"{path}: its arrays together", total)
+
+
+def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
+    version = np.lib.format.read_magic(member)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)  # 2.0 and 3.0 share the header layout
+    shape, _, dtype = read(member)
+    return shape, dtype
 
 
 def _read_nir_data(path: Path, graph: Graph, dt: float) -> dict[str, np.ndarray]:
+    import h5py
     import nir
 
+    from snnc.frontends.hdf5_tree import check_data_file
+
+    try:
+        with h5py.File(path, "r") as file:
+            check_data_file(file)  # links, nesting and sizes, before nir's reader follows them
+    except MemoryLimitError as error:
+        raise MemoryLimitError(f"{path}: {error}") from None
+    except SnncError as error:  # the reader's refusals, about an input file here
+        raise InputError(f"{path}: {error}") from None
+    except (OSError, RuntimeError) as error:
+        raise InputError(f"{path}: damaged or truncated HDF5 file ({error})") from None
     try:
         data = nir.read_data(str(path))
     except Exception as error:  # nir raises KeyError/ValueError/OSError on foreign HDF5
@@ -102,8 +174,14 @@ def _fit(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
     if array.ndim != len(shape) + 2 or array.shape[2:] != shape:
         raise InputError(f"{path}: input '{name}' has shape {array.shape}; the model expects "
                          f"(steps, [batch,] {', '.join(map(str, shape))})")
-    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-        raise InputError(f"{path}: input '{name}' is not numeric (dtype {array.dtype})")
+    if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
+                                      or array.dtype == bool):
+        raise InputError(f"{path}: input '{name}' is not real numbers (dtype {array.dtype})")
+    if len(array) == 0 or array.shape[1] == 0:
+        raise InputError(f"{path}: input '{name}' holds no steps or no batch rows "
+                         f"(shape {array.shape})")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{path}: input '{name}' holds NaN or infinite values")
     if steps is not None:
         if not 1 <= steps <= len(array):
             raise InputError(f"{path}: --steps {steps} is outside 1..{len(array)}, "

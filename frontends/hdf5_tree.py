@@ -26,6 +26,7 @@ from .nir_checks import MAX_NESTING
 # Each nested graph adds two groups (``nodes/<name>``); a node's metadata may add two more.
 MAX_GROUP_DEPTH = 2 * MAX_NESTING + 4
 OBJECT_BYTES = 64  # what a variable-length string costs in memory once read, about
+NO_OTHER_FILES = "snnc reads no file that refers to other files"
 READABLE_KINDS = "biufc"  # numbers; complex ones pass so that the node can name the field
 
 
@@ -43,11 +44,20 @@ def read_model_tree(file: Any) -> dict[str, Any]:
     return reader.group(node, "/node", depth=0)
 
 
+def check_data_file(file: Any) -> None:
+    """Walk a whole HDF5 file (a NIR data file given as simulation input) without reading it:
+    the same refusals of links, nesting and declared sizes as for model files, so that a
+    reader that follows links (``nir.read_data``) is only given files without them."""
+    _Reader(read=False).group(file["/"], "", depth=0)
+
+
 def describe(path: str) -> str:
     """An HDF5 path as the node and field it holds: '/node/nodes/a/nodes/b/tau' ->
-    "node 'a.b', field 'tau'"."""
-    parts = path.strip("/").split("/")[1:]
-    names = []
+    "node 'a.b', field 'tau'". Paths outside '/node' are named as they are."""
+    parts = path.strip("/").split("/")
+    if parts[0] != "node":
+        return f"HDF5 object '{path or '/'}'"
+    parts, names = parts[1:], []
     while len(parts) >= 2 and parts[0] == "nodes":
         names.append(parts[1])
         parts = parts[2:]
@@ -60,7 +70,8 @@ def describe(path: str) -> str:
 class _Reader:
     """One walk over the tree: remembers what it visited and the bytes it will read."""
 
-    def __init__(self) -> None:
+    def __init__(self, read: bool = True) -> None:
+        self.read = read  # False: check links and declared sizes only
         self.visited: set[int] = set()
         self.total_bytes = 0
 
@@ -93,15 +104,16 @@ class _Reader:
         layout = dataset.id.get_create_plist()
         if layout.get_layout() == h5py.h5d.VIRTUAL or layout.get_external_count():
             raise ModelFileError(f"{where}: its data is stored in another file (a virtual "
-                                 f"dataset or external raw data); a model file may not refer "
-                                 f"to other files")
+                                 f"dataset or external raw data); {NO_OTHER_FILES}")
         shape, dtype = dataset.shape, dataset.id.dtype
         if shape is None:
             raise ModelFileError(f"{where}: holds no data (an empty HDF5 dataspace)")
-        nbytes = math.prod(shape) * _item_bytes(dtype, where)
+        nbytes = math.prod(shape) * (_item_bytes(dtype, where) if self.read else dtype.itemsize)
         check_memory(f"{where}: dataset of shape {shape} ({dtype})", nbytes)
         self.total_bytes += nbytes
         check_memory("the file's datasets together", self.total_bytes)
+        if not self.read:
+            return None
         try:
             return dataset[()]
         except (OSError, RuntimeError, ValueError, TypeError) as error:
@@ -127,8 +139,8 @@ def _check_link(group: Any, key: str, path: str) -> None:
         return
     link = group.get(key, getlink=True)
     if isinstance(link, h5py.ExternalLink):
-        raise ModelFileError(f"{describe(path)}: an external link to '{link.filename}'; a model "
-                             f"file may not refer to other files")
+        raise ModelFileError(f"{describe(path)}: an external link to '{link.filename}'; "
+                             f"{NO_OTHER_FILES}")
     target = f" to '{link.path}'" if isinstance(link, h5py.SoftLink) else ""
     kind = "soft link" if isinstance(link, h5py.SoftLink) else "user-defined link"
     raise ModelFileError(f"{describe(path)}: a {kind}{target}; NIR files hold "
