@@ -90,9 +90,9 @@ def _map(target, graph, args: argparse.Namespace):
 
     from .atomic import atomic_path
     from .errors import ResourceExceededError
-    from .mapping import fit_report, map_graph, partition, strategy
+    from .mapping import fit_report, map_graph, partition
 
-    chip, stage = target.chip_model(), strategy(target.family.mapping)
+    chip, stage = target.chip_model(), target.family.mapping
     if chip is None or stage is None:
         return None
     if stage is not map_graph:

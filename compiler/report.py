@@ -99,12 +99,14 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
 def _mapping(target, graph, chip, chips, activity, program):
     """The program's stored mapping with this run's traffic, else a fresh one (None for a
     family without a mapping strategy)."""
-    from snnc.mapping import Mapping, strategy
+    from snnc.mapping import Mapping
 
+    stage = target.family.mapping
+    if stage is None:
+        return None
     if program is not None and (program / "partition.json").is_file() and chips is None:
         return Mapping.read(program).routed(graph, chip, activity)
-    stage = strategy(target.family.mapping)
-    return None if stage is None else stage(graph, chip, chips, activity=activity)
+    return stage(graph, chip, chips, activity=activity)
 
 
 def placement_of(mapping) -> dict[str, list[tuple[int, int, int]]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from .ir import nodes as n
+from .mapping import map_graph
 
 if TYPE_CHECKING:
     from .ir import Graph
@@ -54,13 +55,15 @@ class Family:
     supported: {node type: how it runs}; anything else must be lowered first (or fails).
     formats: its number formats; the first is what ``quantize{format=chip}`` picks.
     sources_on_cores: whether Input nodes (spike sources) occupy cores of their own.
-    mapping: the mapping strategy's name (``snnc.mapping.STRATEGIES``)."""
+    mapping: the mapping stage, (graph, chip, chips=None, activity=None) -> ``Mapping``:
+        core slices (``snnc.mapping.map_graph``) unless the family brings its own; None: the
+        family has no mapping (yet)."""
 
     kind: str
     supported: Mapping[type, str]
     formats: tuple[Format, ...] = ()
     sources_on_cores: bool = False
-    mapping: str = "slices"
+    mapping: Optional[Callable[..., Any]] = map_graph
 
     @property
     def node_types(self) -> tuple[str, ...]:

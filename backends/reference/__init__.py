@@ -5,7 +5,7 @@ from snnc.target import NATIVE, Family, Target
 from .simulator import Recording, blocks, simulate
 
 FAMILY = Family(kind="float", supported={t: NATIVE for t in NODE_TYPES.values()},
-                mapping="none")
+                mapping=None)  # no chip
 TARGET = Target(
     name="reference",
     description="float simulation of the IR semantics (the oracle for every other target)",

@@ -8,5 +8,5 @@ FAMILY = Family(
     kind="rram",
     supported={**PLUMBING, **NEURONS},  # crossbars hold matrices; neurons are digital periphery
     formats=(Format("rram", quantize_rram, candidates=len(PERCENTILES), default_chip="rram"),),
-    mapping="tiles",
+    mapping=None,  # crossbar tiling comes with the backend
 )

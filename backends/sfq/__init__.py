@@ -4,4 +4,5 @@ from snnc.ir import nodes as n
 from snnc.target import PLUMBING, Family, NATIVE
 
 # Rate-coded SFQ: pulse-count neurons integrate and fire; the preset models no leak.
-FAMILY = Family(kind="sfq", supported={**PLUMBING, n.IF: NATIVE}, mapping="cells")
+# Its mapping (cells, splitter and merger trees) comes with the backend.
+FAMILY = Family(kind="sfq", supported={**PLUMBING, n.IF: NATIVE}, mapping=None)

@@ -1,13 +1,13 @@
 """Mapping: one stage, with a strategy per chip family (``Family.mapping``).
 
-``slices`` (Loihi, SpiNNaker-like cores): partition -> place -> route, pure functions of
-(graph, chip model). Each stage returns a frozen artefact with ``to_json``/``from_json``
+Core slices (``map_graph``, the default of ``Family.mapping``): partition -> place -> route,
+pure functions of (graph, chip model). Each stage returns a frozen artefact with ``to_json``/``from_json``
 (versioned, schema-checked: ``artefacts``); ``map_graph`` runs the chain, ``Mapping.write``
 stores ``partition.json``, ``placement.json``, ``routes.json`` and ``fit_report.json`` in a
 program, and ``Mapping.read`` reads them back, so a compiled program is mapped once: a later
 ``report`` only routes the traffic of the run it prices over the stored cores
-(``Mapping.routed``). Other strategies (crossbar tiles, SFQ cells) join ``STRATEGIES`` with
-their backends; ``none`` is the reference's (no chip).
+(``Mapping.routed``). Other strategies (crossbar tiles, SFQ cells, SpiNNaker's routing
+tables) come with their families' backends.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping as MappingType
+from typing import Mapping as MappingType
 
 import numpy as np
 
@@ -117,16 +117,5 @@ def map_graph(graph: Graph, chip: Chip, chips: int | None = None,
                    fit_report(graph, chip, part, chips))
 
 
-# Family.mapping -> the stage that maps a graph onto a chip of that family (None: no chip)
-STRATEGIES: dict[str, Callable[..., Mapping] | None] = {"slices": map_graph, "none": None}
-
-
-def strategy(name: str) -> Callable[..., Mapping] | None:
-    if name not in STRATEGIES:
-        raise MappingError(f"no mapping strategy '{name}' yet (have: {', '.join(STRATEGIES)})")
-    return STRATEGIES[name]
-
-
-__all__ = ["STRATEGIES", "CorePlace", "CoreSlice", "HOST", "Link", "Mapping", "Partition",
-           "Placement", "Routes", "fit_report", "map_graph", "partition", "place", "route",
-           "strategy"]
+__all__ = ["CorePlace", "CoreSlice", "HOST", "Link", "Mapping", "Partition",
+           "Placement", "Routes", "fit_report", "map_graph", "partition", "place", "route"]
