@@ -51,7 +51,8 @@ def check_inputs(shapes: Mapping[str, tuple[int, ...]], inputs: Mapping[str, np.
                  ) -> tuple[dict[str, np.ndarray], int | None, int | None]:
     """``inputs`` against ``shapes`` (per name, the shape of one step of one batch row):
     exactly those names, each (steps, batch, *shape) with finite values, one (steps, batch)
-    for all; with ``batch_optional``, (steps, *shape) is batch 1. Returns the arrays, steps and batch (None, None when ``shapes`` is empty)."""
+    for all; with ``batch_optional``, (steps, *shape) is batch 1. Returns the arrays, steps
+    and batch (None, None when ``shapes`` is empty)."""
     unknown, missing = sorted(set(inputs) - set(shapes)), sorted(set(shapes) - set(inputs))
     if missing or unknown:
         raise InputError(f"inputs must be given for exactly the {what}s {sorted(shapes)}; "

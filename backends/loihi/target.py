@@ -27,8 +27,8 @@ Lowering (``lower``), per the Loihi format's mapping (formats.py):
   neuron that spikes every step; an LIF's, LI's or IF's Affine bias is already in bias_mant.
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
-step (the chip model's ``delays.added_latency_steps``, which the lowering reads): a population k matrices from the input lags the reference by k steps (``distances``;
-per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
+step (the chip model's ``delays.added_latency_steps``, which the lowering reads): a population
+k matrices from the input lags the reference by k steps (``distances``; per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
 the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
 so that everything reaches a population in step with its own lag (``_aligned_delays``); a
 Dense also stands for the reference's one-step delay on a recurrent edge, and the bias column
@@ -128,9 +128,10 @@ def distances(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> di
         if not changed:
             return depth
     growing = sorted(k for k in graph.nodes if depth[k] > len(graph.nodes))
-    raise GraphError(f"the loop through {', '.join(growing[:6])} adds more steps of Lava latency "
-                     f"({latency} per matrix) than its synaptic delays and back edge absorb, so Loihi "
-                     "would run it slower than the model; give its recurrent synapses more delay")
+    raise GraphError(f"the loop through {', '.join(growing[:6])} adds more steps of Lava "
+                     f"latency ({latency} per matrix) than its synaptic delays and back edge "
+                     "absorb, so Loihi would run it slower than the model; give its recurrent "
+                     "synapses more delay")
 
 
 def _added_latency(chip: str) -> int:
