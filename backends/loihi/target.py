@@ -28,7 +28,8 @@ Lowering (``lower``), per the Loihi format's mapping (formats.py):
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
 step (the chip model's ``delays.added_latency_steps``, which the lowering reads): a population
-k matrices from the input lags the reference by k steps (``distances``; per Output ``hops``). Synapses on longer paths (skip connections, map-delays' relay chains,
+k matrices from the input lags the reference by k steps (``distances``; per Output ``hops``).
+Synapses on longer paths (skip connections, map-delays' relay chains,
 the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
 so that everything reaches a population in step with its own lag (``_aligned_delays``); a
 Dense also stands for the reference's one-step delay on a recurrent edge, and the bias column
