@@ -74,7 +74,7 @@ def emit(graph: Graph, options: SimOptions, out_dir: str | Path, chip: str = "lo
     ``target.simulate(graph, inputs, options, record=...)`` gives (aligned outputs, readout
     v, recorded v dequantized). Returns the paths written."""
     graph = graph if graph.is_flat else flatten(graph)
-    net = target.lower(graph, options, chip)
+    net = target.lava_network(graph, options, chip)
     outputs = {name: OutputSpec(pop, tuple(shape), int(shift),
                                 isinstance(graph.nodes[pop], target.READOUTS))
                for name, (pop, shape, shift) in target.outputs_of(graph, options.dt, chip).items()}

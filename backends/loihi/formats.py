@@ -80,7 +80,7 @@ NO_LEAK = (n.IF, n.I)
 
 
 @dataclass(frozen=True)
-class _Spec:
+class _Widths:
     """The chip's integer formats, with the weight widths resolved for this run."""
 
     unity: int
@@ -97,7 +97,7 @@ class _Spec:
     exp_range: tuple[int | None, int | None]
 
     @classmethod
-    def of(cls, setting: Setting) -> "_Spec":
+    def of(cls, setting: Setting) -> "_Widths":
         need, formats = setting.need, setting.chip.formats
         wide = need("weight_bits")
         return cls(unity=2 ** need("decay_bits"), du_offset=formats.current_decay_offset or 0,
@@ -134,7 +134,7 @@ class _Population:
 def quantize_loihi(graph: Graph, setting: Setting) -> Quantized:
     """Populations first (decays, scale), then the matrices that feed them, then thresholds and
     biases (an IF's bias rounding may land in a feeding Affine's quantized bias)."""
-    spec, reach = _Spec.of(setting), targets(graph)
+    spec, reach = _Widths.of(setting), targets(graph)
     inputs = sources(reach)
     plans = {name: _plan(graph, node, inputs.get(name, {}), spec, setting)
              for name, node in graph.nodes.items() if isinstance(node, n.Neuron)}
@@ -158,7 +158,7 @@ def quantize_loihi(graph: Graph, setting: Setting) -> Quantized:
     return result
 
 
-def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Spec, setting: Setting
+def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Widths, setting: Setting
           ) -> _Population:
     """Quantize the decays and choose the scale S (see the module docstring)."""
     unity, report, changes = spec.unity, {}, {}
@@ -189,7 +189,7 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Spec, setting: Sett
                        report)
 
 
-def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Spec) -> float:
+def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Widths) -> float:
     limits = []
     if node.spiking:
         theta = float(np.max(node.v_threshold - node.v_reset))
@@ -208,7 +208,7 @@ def _pow2_scale(factor: np.ndarray, limit: float | None) -> float:
     return 2.0 ** k / reference
 
 
-def _vth_top(spec: _Spec) -> float:
+def _vth_top(spec: _Widths) -> float:
     return float((2 ** spec.threshold_bits - 1) << spec.threshold_shift)
 
 
@@ -222,7 +222,7 @@ def _readout_bound(graph: Graph, node: n.Neuron, factor: np.ndarray, settle: np.
     return float(np.max(np.abs(node.v_leak)) + drive / np.min(settle)) or 1.0
 
 
-def _matrix(node: n.Node, name: str, pops: dict, plans: dict, spec: _Spec,
+def _matrix(node: n.Node, name: str, pops: dict, plans: dict, spec: _Widths,
             setting: Setting) -> tuple[n.Node, dict]:
     """Weights on Lava's grid for the first target population (all targets, when they agree)."""
     target = next(iter(pops), None)
@@ -251,7 +251,7 @@ def _matrix(node: n.Node, name: str, pops: dict, plans: dict, spec: _Spec,
 
 
 def _threshold_and_bias(name: str, plan: _Population, inputs: dict, exclusive: set[str],
-                        result: Quantized, spec: _Spec) -> None:
+                        result: Quantized, spec: _Widths) -> None:
     """vth, and the bias, whose rounding the float graph absorbs (``_absorb``)."""
     node, scale, changes = plan.node, plan.scale, {}
     origin = node.v_reset if node.spiking else 0.0
@@ -290,7 +290,7 @@ def _drive(plan: _Population, inputs: dict, result: Quantized,
     return drive
 
 
-def _bias(drive: np.ndarray, spec: _Spec) -> tuple[np.ndarray, np.ndarray, int]:
+def _bias(drive: np.ndarray, spec: _Widths) -> tuple[np.ndarray, np.ndarray, int]:
     """Per neuron, mant << exp nearest to drive: the smallest exp that fits the mantissa."""
     lo, hi = -2 ** (spec.bias_bits - 1), 2 ** (spec.bias_bits - 1) - 1
     exp = np.full(drive.shape, spec.bias_exp_max)

@@ -9,7 +9,7 @@ every Output reads a population; Flatten nodes between them are index maps (C or
 sides, as Lava's flat processes) and lower to nothing. Convolutions and pools lower first
 (the ``lower`` pass of the default pipeline turns them into matrices).
 
-Lowering (``lower``), per the Loihi format's mapping (formats.py):
+Lowering (``lava_network``), per the Loihi format's mapping (formats.py):
 - an Input becomes an input population (``RingBuffer``) of its flattened size;
 - a population becomes a ``Lif`` with du, dv, vth, bias_mant, bias_exp from ``hw`` and the
   initial v of the reference (v_leak, or v_reset for IF) as S (v0 - origin), rounded, where
@@ -27,16 +27,17 @@ Lowering (``lower``), per the Loihi format's mapping (formats.py):
   neuron that spikes every step; an LIF's, LI's or IF's Affine bias is already in bias_mant.
 
 Timing: Lava's Dense sends at step t what it received at t - 1, so every matrix (hop) adds one
-step (the chip model's ``delays.added_latency_steps``, which the lowering reads): a population
-k matrices from the input lags the reference by k steps (``distances``; per Output ``hops``).
-Synapses on longer paths (skip connections, map-delays' relay chains,
-the always-on bias input) get correspondingly shorter Lava delays, where their delays allow,
-so that everything reaches a population in step with its own lag (``_aligned_delays``); a
-Dense also stands for the reference's one-step delay on a recurrent edge, and the bias column
-of an Affine behind a back edge waits one step more (the reference's back edge delivers zeros,
-bias included, at step 0). ``simulate`` aligns
-by default: it runs max(hops) steps of silent input more and returns each Output's values,
-and each recorded population's v, from its own lag on, so they line up step for step with the
+step (the chip model's ``delays.added_latency_steps``, which the lowering reads), and each
+population runs some steps behind the reference: its lag (``distances``; per Output
+``output_lags``), the least lags that let every synapse arrive in step, given that each matrix
+adds the latency, a synapse's own delay can absorb steps, and a back edge brings the
+reference's own one-step delay. Synapses on shorter paths (skip connections, the always-on
+bias input) then get more Lava delay and those with delays of their own (map-delays' relay
+chains) less (``_aligned_delays``); the bias column of an Affine behind a back edge waits one
+step more (the reference's back edge delivers zeros, bias included, at step 0), and a loop
+that adds more latency than it can absorb is refused. ``simulate`` aligns by default: it runs
+max(output_lags) steps of silent input more and returns each Output's values, and each
+recorded population's v, from its own lag on, so they line up step for step with the
 reference. ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added).
 A population's bias (Lava's constant bias current: v_leak's drive, an Affine bias) acts from
 step 0, before its first input arrives at step lag; so its v starts lag steps back along the
@@ -81,7 +82,7 @@ ALWAYS = "__always_on__"  # the input neuron that carries CubaLIF / CubaLI Affin
 SPARSE_BELOW = 0.5
 
 
-def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2", *,
+def lava_network(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2", *,
           sparse_below: float = SPARSE_BELOW) -> LoihiNetwork:
     """The Lava process network of a graph quantized for Loihi (see the module docstring).
     ``sparse_below``: the density under which a matrix becomes Sparse (0: all Dense)."""
@@ -167,7 +168,7 @@ def upstream_matrices(graph: Graph, name: str) -> list[str]:
     return [p for p in upstream(graph, name) if isinstance(graph.nodes[p], MATRICES)]
 
 
-def hops(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> dict[str, int]:
+def output_lags(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> dict[str, int]:
     """Per Output node, the steps by which its Loihi values lag the reference (``distances``
     of the population it reads)."""
     graph = _flat(graph)
@@ -181,7 +182,7 @@ def outputs_of(graph: Graph, dt: float | None = None, chip: str = "loihi2"
     A Lava run gives the reference's values of step t at step t + shift; they are spikes, or
     for a readout (LI, CubaLI) its v dequantized as v_int / hw["scale"]."""
     graph = _flat(graph)
-    shifts = hops(graph, dt, chip)
+    shifts = output_lags(graph, dt, chip)
     return {name: (_reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
             for name in graph.outputs}
 
@@ -195,17 +196,17 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     population, or a readout's v (float). ``record`` names populations whose v is kept,
     dequantized (v_int / S + v_reset; readouts: v_int / S). spike_counts: per spiking
     population, over the steps returned.
-    align=True: runs steps + max(hops) steps (silent input at the end) and returns each
+    align=True: runs steps + max(output_lags) steps (silent input at the end) and returns each
     population's steps [lag, lag + steps) (its ``distances``), step for step the reference's.
     align=False: Lava's raw timing over steps + ``extra_steps`` steps."""
     graph = _flat(graph)
     if align and extra_steps:
-        raise OptionError("extra_steps is for align=False: an aligned run adds max(hops) "
+        raise OptionError("extra_steps is for align=False: an aligned run adds max(output_lags) "
                           "steps itself")
-    net = lower(graph, options, chip)
+    net = lava_network(graph, options, chip)
     feeds, steps, batch = _feeds(graph, inputs)
     depth = distances(graph, options.dt, chip)
-    extra = max(hops(graph, options.dt, chip).values(), default=0) if align else extra_steps
+    extra = max(output_lags(graph, options.dt, chip).values(), default=0) if align else extra_steps
     total = steps + extra
     feeds = {name: np.concatenate([f, np.zeros((extra, *f.shape[1:]), bool)])
              for name, f in feeds.items()}

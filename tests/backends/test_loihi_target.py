@@ -109,7 +109,7 @@ def test_rewound_initial_v_reaches_the_reference_start_when_inputs_arrive():
 
 def test_alignment_drops_each_populations_own_lag(digits):
     _, quantized, x, _ = digits
-    assert target.hops(quantized) == {"output": 2}
+    assert target.output_lags(quantized) == {"output": 2}
     assert target.outputs_of(quantized) == {"output": ("lif2", (10,), 2)}
     assert target.distances(quantized)["lif1"] == 1
     raw = target.simulate(quantized, x, OPTIONS, ["lif1"], align=False, extra_steps=2)
@@ -125,7 +125,7 @@ def test_alignment_drops_each_populations_own_lag(digits):
 
 def test_lowering_recovers_lavas_integer_weights(digits):
     _, quantized, _, _ = digits
-    net = target.lower(quantized, OPTIONS)
+    net = target.lava_network(quantized, OPTIONS)
     assert dict(net.inputs) == {"input": 64} and set(net.neurons) == {"lif1", "lif2"}
     for (source, pop, syn), name in zip(net.synapses, ("fc1", "fc2")):
         hw = quantized.nodes[name].hw
@@ -149,7 +149,7 @@ def test_cuba_lif_if_chain_with_delays_and_recorded_v():
     graph = chain(rng, pops, delays=lambda rng, shape: rng.integers(0, 4, shape) * 1e-3)
     x = spikes(rng, (60, 8, 12), 0.3)
     quantized = quantize(graph, x)
-    net = target.lower(quantized, OPTIONS)
+    net = target.lava_network(quantized, OPTIONS)
     assert target.ALWAYS in net.inputs  # the CubaLIF's Affine bias column
     assert any(syn.kind == "DelayDense" for _, _, syn in net.synapses)
     ref = reference(quantized, x, OPTIONS).outputs["output"]
@@ -170,8 +170,8 @@ def test_sparse_matrices_lower_to_sparse_with_identical_spikes():
              if name in density else node for name, node in graph.nodes.items()}
     x = spikes(rng, (50, 4, 30), 0.3)
     quantized = quantize(Graph(nodes=nodes, edges=graph.edges), x)
-    sparse, dense = target.lower(quantized, OPTIONS), target.lower(quantized, OPTIONS,
-                                                                   sparse_below=0)
+    sparse = target.lava_network(quantized, OPTIONS)
+    dense = target.lava_network(quantized, OPTIONS, sparse_below=0)
     assert [s.kind for _, _, s in sparse.synapses] == ["Sparse", "DelaySparse", "Dense"]
     assert [s.kind for _, _, s in dense.synapses] == ["Dense", "DelayDense", "Dense"]
     for (_, _, a), (_, _, b) in zip(sparse.synapses, dense.synapses):
@@ -195,7 +195,7 @@ def cnn():
 
 def test_paper_cnn_compiles_with_the_default_pipeline_and_equals_the_reference(cnn):
     _, quantized = cnn
-    kinds = [syn.kind for _, _, syn in target.lower(quantized).synapses]
+    kinds = [syn.kind for _, _, syn in target.lava_network(quantized).synapses]
     assert kinds.count("Sparse") == 3 and kinds.count("Dense") == 2  # 3 convs, 2 linear
     assert target.outputs_of(quantized) == {"output": ("12", (10,), 5)}
     for seed in (0, 1):
@@ -282,7 +282,7 @@ def test_refuses_unquantized_graphs_and_unsupported_nodes(digits, cnn):
         target.simulate(digits[1], x * 0.5, OPTIONS)
     with pytest.raises(UnsupportedNodeError, match="node '0': Conv2d is not supported by "
                                                    "target 'loihi2'"):
-        target.lower(cnn[0], OPTIONS)
+        target.lava_network(cnn[0], OPTIONS)
 
 
 def test_longer_paths_are_delayed_back_into_step_with_the_reference():
@@ -306,7 +306,7 @@ def test_longer_paths_are_delayed_back_into_step_with_the_reference():
              ("input", "w_in_b"), ("w_in_b", "b"), ("b", "output")]
     graph = Graph(nodes=nodes, edges=tuple(edges))
     quantized, _ = LOIHI2.compile(graph, OPTIONS)
-    net = target.lower(quantized, OPTIONS)
+    net = target.lava_network(quantized, OPTIONS)
     (skip_delays,) = [syn.delays for s, t, syn in net.synapses if (s, t) == ("a", "b")]
     steps = np.rint(nodes["w_a_b"].delay / OPTIONS.dt)
     np.testing.assert_array_equal(skip_delays, steps - 1)
