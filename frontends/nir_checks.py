@@ -110,9 +110,15 @@ def _seconds(field: str, value: Any) -> float:
     return seconds
 
 
-def require_output(nodes: dict[str, Any]) -> None:
+def is_graph(raw: Any) -> bool:
+    """Whether a plain-dict node is a NIRGraph (its type may be anything in a bad file)."""
+    kind = decode(raw.get("type")) if isinstance(raw, dict) else None
+    return isinstance(kind, str) and kind == "NIRGraph"
+
+
+def require_output(kinds: dict[str, str]) -> None:
     """A model without an Output node computes nothing anyone can see."""
-    if nodes and not any(decode(r.get("type")) == "Output" for r in nodes.values()):
+    if kinds and "Output" not in kinds.values():
         raise GraphError("graph has no Output node")
 
 

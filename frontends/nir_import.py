@@ -25,8 +25,8 @@ from snnc.errors import GraphError, MemoryLimitError, ModelFileError
 from snnc.ir import NODE_TYPES, Graph, Input, Neuron, Node, Output, execution_order, output_shape
 from snnc.ir.shapes import check_shape_memory
 
-from .nir_checks import (MAX_NESTING, decode, edge_list, graph_metadata, graph_nodes, no_self_loops,
-                         node_fields, node_type, require_output)
+from .nir_checks import (MAX_NESTING, decode, edge_list, graph_metadata, graph_nodes, is_graph,
+                         no_self_loops, node_fields, node_type, require_output)
 
 DEFAULTS = {"v_reset": 0.0, "w_in": 1.0}  # what nir's own reader fills in when absent
 NAMED_ERRORS = (GraphError, MemoryLimitError, ModelFileError)  # messages that gain the file
@@ -37,7 +37,7 @@ def read_nir(path: str | Path) -> Graph:
     path = Path(path)
     try:
         raw = _read_tree(path)
-        if decode(raw.get("type")) != "NIRGraph":
+        if not is_graph(raw):
             raise ModelFileError("the top-level NIR node is not a NIRGraph")
         return graph_from_dict(raw)
     except NAMED_ERRORS as error:
@@ -96,7 +96,7 @@ def graph_from_dict(raw: dict[str, Any], within: tuple[str, ...] = ()) -> Graph:
     try:
         nodes_raw = graph_nodes(raw)
         kinds = {name: node_type(".".join((*within, name)), r) for name, r in nodes_raw.items()}
-        require_output(nodes_raw)
+        require_output(kinds)
         edges = _repair_dangling_edges(kinds, edge_list(raw.get("edges")), repairs)
         no_self_loops(edges)
         metadata = graph_metadata(raw)

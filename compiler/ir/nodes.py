@@ -24,6 +24,7 @@ Padding = Union[tuple[int, ...], str]  # ints per spatial dim, or "same" / "vali
 # Simulations run in float32 or float64; a time constant below float32's smallest normal number
 # is subnormal or zero there, and dt / tau overflows or divides by zero.
 SMALLEST_TIME_CONSTANT = float(np.finfo(np.float32).tiny)
+LARGEST_PARAMETER = float(np.finfo(np.float32).max)  # beyond it a float32 simulation holds inf
 
 
 def as_array(value: Any, name: str) -> np.ndarray:
@@ -42,6 +43,9 @@ def as_array(value: Any, name: str) -> np.ndarray:
         array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise GraphError(f"parameter '{name}' holds NaN or infinite values")
+    if array.size and np.abs(array).max() > LARGEST_PARAMETER:
+        raise GraphError(f"parameter '{name}' holds {np.abs(array).max():g}, beyond the "
+                         f"{LARGEST_PARAMETER:g} a float32 simulation can hold")
     array.setflags(write=False)
     return array
 
@@ -54,8 +58,8 @@ def as_ints(value: Any, ndim: int, name: str) -> tuple[int, ...]:
         flat = np.atleast_1d(np.asarray(value)).ravel()
     except (TypeError, ValueError):
         flat = np.array([], dtype=object)
-    integral = flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and np.all(np.isfinite(flat))
-                                           and np.all(flat == np.round(flat)))
+    integral = flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and np.all(np.abs(flat) < 2**63)
+                                           and np.all(flat == np.round(flat)))  # int64, no NaN
     if flat.size == 1:
         flat = np.repeat(flat, ndim)
     if flat.size != ndim or not integral:

@@ -194,5 +194,7 @@ def format_bytes(nbytes: float) -> str:
     """1536 -> '1.5 KB' (binary units, as memory is sold)."""
     if nbytes < 1024:
         return f"{nbytes:.0f} B"
+    if nbytes >= 1024 ** 6:  # declared sizes can be any integer, beyond what a float holds
+        return f"more than {1024 ** 6 // 2**50:,} PB"
     power = min(int(math.log(nbytes, 1024)), 5)
     return f"{nbytes / 1024 ** power:.1f} {' KMGTP'[power]}B"

@@ -282,6 +282,8 @@ BAD_MODELS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "v_threshold infinite": (set_field("lif", "v_threshold", np.full(HIDDEN, -np.inf)),
                              "v_threshold"),
     "weight NaN": (set_field("fc", "weight", np.full((HIDDEN, INPUT_SIZE), np.nan)), "weight"),
+    "weight beyond float32": (set_field("fc", "weight", np.full((HIDDEN, INPUT_SIZE), 1e300)),
+                              "weight"),
     "complex weight": (set_field("fc", "weight", np.full((HIDDEN, INPUT_SIZE), 1 + 1j)),
                        "weight"),
     "boolean weight": (set_field("fc", "weight", np.ones((HIDDEN, INPUT_SIZE), bool)), "weight"),
@@ -319,6 +321,9 @@ BAD_MODELS: dict[str, tuple[Callable[[Path], Path], str]] = {
                          "groups"),
     "conv padding word": (paper("cnn_sinabs", lambda f: replace(f, "node/nodes/0/padding",
                                                                 b"lots")), "padding"),
+    "conv padding 1e300": (paper("cnn_sinabs", lambda f: replace(f, "node/nodes/0/padding",
+                                                                 np.array([1e300, 1e300]))),
+                           "padding"),
     "flatten dims out of range": (paper("cnn_sinabs", lambda f: replace(
         f, "node/nodes/8/end_dim", 7)), "end_dim"),
     # absurd sizes, declared before any data is read
