@@ -126,7 +126,10 @@ def _node_from_dict(name: str, raw: dict[str, Any], within: tuple[str, ...]) -> 
     node_fields(full, kind, raw, {f.name for f in dataclasses.fields(cls)} - {"metadata", "hw"})
     try:
         return cls(**_node_kwargs(cls, raw))
-    except TypeError as error:  # a required field is missing
+    except TypeError as error:  # a required field is missing, or a value of no usable type
+        if "required keyword-only argument" not in str(error):
+            raise GraphError(f"node '{full}' ({kind}): a parameter of the wrong kind "
+                             f"({error})") from None
         missing = str(error).split("argument")[-1].strip(": ")
         raise GraphError(f"node '{full}' ({kind}): missing parameter {missing}") from None
     except (GraphError, MemoryLimitError) as error:

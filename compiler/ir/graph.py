@@ -154,7 +154,7 @@ class Graph(n.Node):
 def _check_memory(name: str, node: n.Node, shape: Shape) -> None:
     """One step of one batch row of a node's output must fit in memory: a declared shape is
     refused before any simulation allocates (steps, batch, *shape) of it."""
-    check_shape_memory(f"node '{name}' ({node.type_name}): output shape {shape}", shape)
+    check_shape_memory(lambda: f"node '{name}' ({node.type_name}): output shape {shape}", shape)
 
 
 def execution_order(nodes: Mapping[str, n.Node], edges: tuple[Edge, ...]) -> list[str]:

@@ -359,7 +359,8 @@ class Neuron(Node):
             raise GraphError(f"parameter shapes {sorted(shapes)} do not agree") from None
         from .shapes import check_shape_memory  # shapes imports this module
 
-        check_shape_memory(f"parameters broadcast to shape {common}", common, len(self.arrays))
+        check_shape_memory(lambda: f"parameters broadcast to shape {common}", common,
+                           len(self.arrays))
         for name in self.arrays:
             array = np.broadcast_to(getattr(self, name), common).copy()
             array.setflags(write=False)

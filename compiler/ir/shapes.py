@@ -9,7 +9,7 @@ import functools
 import math
 import os
 import re
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
 
@@ -158,8 +158,11 @@ def memory_limit() -> int:
     """The most bytes one command may plan to allocate: ``SNNC_MAX_MEMORY`` (e.g. ``4G``,
     ``512M``, ``1e9``) if set, else half the machine's physical memory."""
     text = os.environ.get(MAX_MEMORY_VARIABLE, "").strip()
-    if not text:
-        return int(_physical_memory() * MEMORY_FRACTION)
+    return _parse_size(text) if text else int(_physical_memory() * MEMORY_FRACTION)
+
+
+@functools.lru_cache(maxsize=8)  # checked for every node of every graph built
+def _parse_size(text: str) -> int:
     match = SIZE.fullmatch(text)
     if match is None or float(match.group(1)) <= 0:
         raise OptionError(f"{MAX_MEMORY_VARIABLE}={text!r}: expected a size such as 4G, "
@@ -175,19 +178,27 @@ def _physical_memory() -> int:
         return FALLBACK_MEMORY
 
 
-def check_memory(what: str, nbytes: int) -> None:
+Described = Union[str, Callable[[], str]]  # a message, or a function that makes it when needed
+
+
+def check_memory(what: Described, nbytes: int) -> None:
     """Raise ``MemoryLimitError`` naming ``what`` if ``nbytes`` exceed the memory limit."""
     limit = memory_limit()
     if nbytes > limit:
+        what = what() if callable(what) else what
         raise MemoryLimitError(f"{what} needs {format_bytes(nbytes)}, over the memory limit "
                                f"{format_bytes(limit)} (set {MAX_MEMORY_VARIABLE} to change it)")
 
 
-def check_shape_memory(what: str, shape: tuple[int, ...], arrays: int = 1) -> None:
+def check_shape_memory(what: Described, shape: tuple[int, ...], arrays: int = 1) -> None:
     """``arrays`` float64 arrays of ``shape`` must fit in the memory limit."""
     count = math.prod(shape)
-    check_memory(f"{what} ({count:,} values{f' x {arrays} arrays' if arrays > 1 else ''})",
-                 count * arrays * 8)
+
+    def described() -> str:
+        text = what() if callable(what) else what
+        return f"{text} ({count:,} values{f' x {arrays} arrays' if arrays > 1 else ''})"
+
+    check_memory(described, count * arrays * 8)
 
 
 def format_bytes(nbytes: float) -> str:
