@@ -129,7 +129,8 @@ def test_time_constants_must_be_positive_and_normal(data_dir, tmp_path, tau, mes
     path = copy_hdf5(data_dir / "lif_norse.nir", tmp_path / "tau.nir",
                      lambda f: f["node/nodes/1/tau"].__setitem__(0, tau) if tau > -1 else
                      (f.__delitem__("node/nodes/1/tau"), f.__setitem__("node/nodes/1/tau", [tau])))
-    with pytest.raises(GraphError, match=rf"tau\.nir: node '1' \(LIF\): parameter 'tau'.*{message}"):
+    pattern = rf"tau\.nir: node '1' \(LIF\): parameter 'tau'.*{message}"
+    with pytest.raises(GraphError, match=pattern):
         load_model(path)
 
 

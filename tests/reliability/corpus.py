@@ -333,8 +333,8 @@ BAD_MODELS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "1e8 broadcast parameter": (edited(broadcast_population(10**8)), "lif"),
     "1e12-neuron Input": (set_field("input", "shape", np.array([10**6, 10**6])), "input"),
     # links and nesting
-    "soft link cycle": (with_file(lambda f, p: replace(f, "node/nodes/loop", h5py.SoftLink("/node"))),
-                        "link"),
+    "soft link cycle": (with_file(lambda f, p: replace(f, "node/nodes/loop",
+                                                       h5py.SoftLink("/node"))), "link"),
     "dangling soft link": (with_file(lambda f, p: replace(f, "node/nodes/lif",
                                                           h5py.SoftLink("/nowhere"))), "link"),
     "hard link cycle": (with_file(lambda f, p: f["node/nodes"].__setitem__("loop", f["node"])),
@@ -361,7 +361,7 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
-# -- bad simulation inputs for the valid model -------------------------------------------------------
+# -- bad simulation inputs for the valid model ----------------------------------------------
 
 
 def npz(**arrays: Any) -> Callable[[Path], Path]:

@@ -1,8 +1,8 @@
 """Fuzz the NIR reader: valid files with their HDF5 contents mutated (values replaced by edge
-cases in the same shape, or by arrays of any dtype, shape and value, objects deleted, renamed, turned into groups or
-datasets, type names and edges rewritten, links added) are either read or refused with an
-``SnncError``, never another exception. Bounded and derandomized, so CI runs the same 200
-examples every time (about 5 s)."""
+cases in the same shape, or by arrays of any dtype, shape and value; objects deleted, renamed,
+turned into groups or datasets; type names and edges rewritten; links added) are either read or
+refused with an ``SnncError``, never another exception. Bounded and derandomized, so CI runs
+the same 200 examples every time (about 3 s)."""
 from __future__ import annotations
 
 import tempfile
@@ -29,11 +29,16 @@ EDGE_VALUES = [0.0, -0.0, -1.0, 1e-3, 5e-324, 1e-40, np.nan, np.inf, -np.inf, 1e
 NAMES = ["input", "output", "0", "1", "lif", "fc", "lif1", "nodes", "type", "ghost", "a.b"]
 
 
-@lru_cache(maxsize=None)
+VALID: dict[str, Path] = {}  # the corpus's valid model, written once per session
+
+
+@pytest.fixture(scope="module", autouse=True)
+def valid_source(tmp_path_factory):
+    VALID["valid"] = write_tree(tmp_path_factory.mktemp("fuzz") / "valid.nir", valid_tree())
+
+
 def source(name: str) -> Path:
-    if name != "valid":
-        return DATA / f"{name}.nir"
-    return write_tree(Path(tempfile.mkdtemp(prefix="snnc-fuzz-")) / "valid.nir", valid_tree())
+    return VALID[name] if name == "valid" else DATA / f"{name}.nir"
 
 
 @lru_cache(maxsize=None)
