@@ -16,6 +16,7 @@ TARGETS = {
     "reference": "snnc.backends.reference:TARGET",
     "loihi2": "snnc.backends.loihi.targets:LOIHI2",
     "loihi1": "snnc.backends.loihi.targets:LOIHI1",
+    "spinnaker1": "snnc.backends.spinnaker.targets:SPINNAKER1",
 }
 # chip kind (``[chip] kind`` of a chip TOML) -> "module:attribute" of its ``snnc.target.Family``
 FAMILIES = {
