@@ -105,8 +105,11 @@ def import_simulator(name):
 
 def run(net, arrays, inputs, row, steps, simulator):
     """One PyNN run of batch row ``row``; per output, its spikes (steps, size) as bool."""
-    sim = import_simulator(simulator)
     dt_ms, lags = net["dt"] * 1e3, net["lags"][simulator]
+    if lags is None:
+        fail(f"this network cannot run in step on {simulator}: a loop through an IF_curr_exp "
+             "population has one step of delay, and NEST's iaf_psc_exp takes two")
+    sim = import_simulator(simulator)
     extra = max((lags[out["population"]] for out in net["outputs"]), default=0)
     delays = {p["key"]: pynn_delays(net, arrays, p, simulator) for p in net["projections"]}
     longest = max([int(d.max(initial=1)) for d in delays.values()], default=1)
