@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snnc.errors import GraphError
+from snnc.ir.graph import strongly_connected
 
 from .models import IDENTITY, NeuronModel, SynapseModel
 from .synapses import Synapses
@@ -95,7 +96,7 @@ class Network:
         for c in self.connections:
             if c.source in succ:
                 succ[c.source].add(c.target)
-        return [_zero_delay_order(self, comp) for comp in _components_in_order(neurons, succ)]
+        return [_zero_delay_order(self, comp) for comp in strongly_connected(neurons, succ)]
 
     def cyclic(self, block: list[str]) -> bool:
         """Whether a block must run step by step: several members, or a self-connection."""
@@ -138,43 +139,6 @@ def _check_port(net: Network, c: Connection) -> None:
     if c.port is not None and c.port not in ports:
         raise GraphError(f"connection '{c.name}': '{c.target}' has no port '{c.port}' "
                          f"(ports: {list(ports) or 'one, unnamed'})")
-
-
-def _components_in_order(nodes: list[str], succ: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components in topological order (Tarjan's algorithm emits them in
-    reverse topological order; iterative, so deep chains do not hit the recursion limit)."""
-    index, low, on_stack, stack, out = {}, {}, set(), [], []
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, iter(sorted(succ[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    comp = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        comp.append(member)
-                        if member == node:
-                            break
-                    out.append(sorted(comp, key=nodes.index))
-            elif child not in index:
-                index[child] = low[child] = len(index)
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(sorted(succ[child]))))
-            elif child in on_stack:
-                low[node] = min(low[node], index[child])
-    return out[::-1]
 
 
 def _zero_delay_order(net: Network, block: list[str]) -> list[str]:

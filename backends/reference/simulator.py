@@ -13,6 +13,7 @@ import numpy as np
 
 from snnc.errors import InputError
 from snnc.ir import Graph, flatten
+from snnc.ir.graph import strongly_connected
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
 
@@ -31,40 +32,21 @@ def make_kernel(node: n.Node, options: SimOptions, in_shape: tuple[int, ...]):
 
 
 def blocks(graph: Graph) -> list[list[str]]:
-    """Execution order grouped into blocks: one node, or all nodes of one cycle."""
-    position = {name: i for i, name in enumerate(graph.order)}
-    component = _strongly_connected(graph)
-    cyclic = {name for name in graph.nodes
-              if len(component[name]) > 1 or (name, name) in set(graph.edges)}
+    """Execution order grouped into blocks: one node, or all nodes of one cycle (a strongly
+    connected component, or a node with an edge to itself), each met at its first node."""
+    component = {}
+    for members in strongly_connected(graph.order, {k: graph.successors(k) for k in graph.nodes}):
+        component.update(dict.fromkeys(members, members))
     result, done = [], set()
     for name in graph.order:
-        if name in done:
-            continue
-        members = sorted(component[name], key=position.get) if name in cyclic else [name]
-        done.update(members)
-        result.append(members)
+        if name not in done:
+            done.update(component[name])
+            result.append(component[name])
     return result
 
 
-def _strongly_connected(graph: Graph) -> dict[str, frozenset[str]]:
-    """Each node's strongly connected component (reachable both ways)."""
-    forward = {name: set(graph.successors(name)) for name in graph.nodes}
-    backward = {name: set(graph.predecessors(name)) for name in graph.nodes}
-
-    def reach(start: str, edges: dict[str, set[str]]) -> set[str]:
-        seen, todo = {start}, [start]
-        while todo:
-            for nxt in edges[todo.pop()] - seen:
-                seen.add(nxt)
-                todo.append(nxt)
-        return seen
-
-    component: dict[str, frozenset[str]] = {}
-    for name in graph.order:
-        if name not in component:
-            members = frozenset(reach(name, forward) & reach(name, backward))
-            component.update(dict.fromkeys(members, members))
-    return component
+def _cyclic(graph: Graph, block: list[str], self_loops: set[str]) -> bool:
+    return len(block) > 1 or block[0] in self_loops
 
 
 def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
@@ -85,13 +67,14 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     if unknown:
         raise InputError(f"cannot record {', '.join(unknown)}: no such node")
     states = {name: {} for name in record}
+    self_loops = {s for s, d in flat.edges if s == d}
     for block in blocks(flat):
         if len(block) == 1 and block[0] in sequences:
             continue
         for name in block:
             if hasattr(kernels[name], "init"):
                 kernels[name].init(batch)
-        if len(block) == 1:
+        if not _cyclic(flat, block, self_loops):
             name = block[0]
             x = _summed_input(flat, name, sequences, (steps, batch, *in_shapes[name]), options)
             sequences[name] = _run_sequence(kernels[name], x, states.get(name))

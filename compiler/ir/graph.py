@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -184,6 +184,46 @@ def execution_order(nodes: Mapping[str, n.Node], edges: tuple[Edge, ...]) -> lis
                 visited.add(child)
                 stack.append((child, iter(successors[child])))
     return finished[::-1]
+
+
+def strongly_connected(nodes: list[str], succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Strongly connected components in topological order, each ordered as ``nodes`` (Tarjan's
+    algorithm emits them in reverse topological order; iterative, so deep chains do not hit
+    the recursion limit; linear in nodes and edges). The engine's and the reference's
+    schedulers both cut their work into these blocks."""
+    position = {name: i for i, name in enumerate(nodes)}
+    index, low, on_stack, stack, out = {}, {}, set(), [], []
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(succ[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    comp = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        comp.append(member)
+                        if member == node:
+                            break
+                    out.append(sorted(comp, key=position.get))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(succ[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return out[::-1]
 
 
 def flatten(graph: Graph) -> Graph:
