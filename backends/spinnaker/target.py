@@ -279,7 +279,7 @@ def _projections(graph: Graph, name: str, dt: float, lag: Mapping[str, int],
     for port, part in (("exc", node.weight > 0), ("inh", node.weight < 0)):
         words = _magnitudes(name, np.where(part, node.weight, 0), pop.hw[f"shift_{port}"])
         if words.any():
-            found.append(engine.Connection(f"{name}.{port}", source, target,
+            found.append(engine.Connection(f"{source}->{target}#{name}.{port}", source, target,
                                            engine.Synapses.from_dense(words, delays), 0,
                                            port=port))
     return found
@@ -313,7 +313,7 @@ def _bias_projections(graph: Graph, name: str, bias: np.ndarray, lag: Mapping[st
         words = np.rint(np.abs(np.where(part, bias, 0)) * 2.0 ** (15 - pop.hw[f"shift_{port}"]))
         if words.any():
             found.append(engine.Connection(
-                f"{name}.bias.{port}", ALWAYS, name,
+                f"{ALWAYS}->{name}#bias.{port}", ALWAYS, name,
                 engine.Synapses.from_dense(words.astype(np.int64)[:, None], delay), 0,
                 port=port))
     return found
