@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="snnc", description="Compile spiking neural networks for neuromorphic hardware.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="most memory a command may plan to allocate, e.g. 4G or 512M "
+                             "(default: $SNNC_MAX_MEMORY, else half the machine's memory); "
+                             "larger models, inputs and files are refused before any work")
     parser.add_argument("--version", action="version", version=f"snnc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if args.max_memory is not None:
+            _set_memory_limit(args.max_memory)
         args.run(args)
     except KeyboardInterrupt:  # the shell's convention: 128 + SIGINT
         return _fail(args, "interrupted", 128 + signal.SIGINT)
@@ -149,6 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _set_memory_limit(size: str) -> None:
+    from .ir.shapes import MAX_MEMORY_VARIABLE, memory_limit
+
+    os.environ[MAX_MEMORY_VARIABLE] = size
+    try:
+        memory_limit()
+    except SnncError as error:  # named after the variable; the user gave the option
+        raise type(error)(str(error).replace(f"{MAX_MEMORY_VARIABLE}=", "--max-memory ")) \
+            from None
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:

@@ -1,7 +1,10 @@
 """The ``spinnaker1`` target: SpiNNaker 1 as sPyNNaker 1!7.4.1 runs it (``target.py``)."""
+from functools import partial
+
 from snnc.target import Target
 
 from . import FAMILY
+from .emit import emit
 from .target import PIPELINE, simulate
 
 SPINNAKER1 = Target(
@@ -14,6 +17,7 @@ SPINNAKER1 = Target(
     chip="spinnaker1",
     pipeline=PIPELINE,
     simulate=simulate,
+    emit=partial(emit, chip="spinnaker1"),  # OUT/pynn_network.py (SpiNNaker, or NEST) + data
     # Measured (tests/targets, dt 1e-3; paper models 1e-4): random graphs 1.0 (4 of 8 run; the
     # rest are refused: a loop of zero-delay projections, Delay nodes map-delays cannot fold),
     # digits 0.9998, the braille models 1.0, cnn_sinabs 0.9475. Two arithmetics: the core's

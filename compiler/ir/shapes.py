@@ -187,7 +187,7 @@ def check_memory(what: Described, nbytes: int) -> None:
     if nbytes > limit:
         what = what() if callable(what) else what
         raise MemoryLimitError(f"{what} needs {format_bytes(nbytes)}, over the memory limit "
-                               f"{format_bytes(limit)} (set {MAX_MEMORY_VARIABLE} to change it)")
+                               f"{format_bytes(limit)} (--max-memory or {MAX_MEMORY_VARIABLE} changes it)")
 
 
 def check_shape_memory(what: Described, shape: tuple[int, ...], arrays: int = 1) -> None:

@@ -22,14 +22,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from snnc.errors import GraphError, OptionError
+from snnc.errors import GraphError, OptionError, ResourceExceededError
 from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
+from snnc.ir.shapes import check_memory
 
 from .fidelity import fidelity
 from .manager import Pass, PassContext, PassResult, chip_for
 
 MATRIX = n.MATRICES
+MAX_RELAY_HOPS = 1024  # relay hops per synapse matrix, 3 graph nodes each
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,14 @@ def _relay(graph: Graph, name: str, dt: float, limit: int) -> tuple[Graph, int]:
     steps = _steps(matrix, dt)
     hops = np.maximum(0, -(-(steps - limit) // limit))  # ceil((k - limit) / limit), at least 0
     size = matrix.weight.shape[1]
+    if hops.max() > MAX_RELAY_HOPS:  # each hop is three graph nodes: bound them before building
+        raise ResourceExceededError(
+            f"node '{name}': a delay of {int(steps.max())} steps (dt {dt:g} s) needs "
+            f"{int(hops.max())} relay hops of {limit} steps, more than the {MAX_RELAY_HOPS} "
+            "map-delays builds; shorten the delay or use a coarser dt",
+            resource="relay hops", need=int(hops.max()), limit=MAX_RELAY_HOPS, node=name)
+    check_memory(lambda: f"node '{name}': relay hops of {size} neurons", int(hops.max())
+                 * (2 * size * size + 8 * size) * 8)  # two size x size matrices per hop
     relay = n.IF(r=np.ones(size), v_threshold=np.full(size, 0.5), v_reset=np.zeros(size),
                  reset="zero")
     nodes, edges = dict(graph.nodes), list(graph.edges)
