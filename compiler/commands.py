@@ -92,17 +92,17 @@ def _map(target, graph, args: argparse.Namespace):
     from .errors import ResourceExceededError
     from .mapping import fit_report, map_graph, partition
 
-    chip, stage = target.chip_model(), target.family.mapping
-    if chip is None or stage is None:
+    chip, family = target.chip_model(), target.family
+    if chip is None or family.mapping is None:
         return None
-    if stage is not map_graph:
-        mapping = stage(graph, chip, args.chips)
+    if family.mapping is not map_graph:
+        mapping = family.mapping(graph, chip, args.chips, family=family)
         print(f"mapped: {mapping.summary()}")
         return mapping
     part = None
     try:
-        part = partition(graph, chip)  # kept for the fit report if placing fails
-        mapping = map_graph(graph, chip, args.chips, part=part)
+        part = partition(graph, chip, family.sources_on_cores)  # kept for the fit report
+        mapping = map_graph(graph, chip, args.chips, part=part, family=family)
     except ResourceExceededError as error:
         path = Path(f"{args.output}.fit_report.json")
         with atomic_path(path) as tmp:

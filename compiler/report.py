@@ -106,7 +106,7 @@ def _mapping(target, graph, chip, chips, activity, program):
         return None
     if program is not None and (program / "partition.json").is_file() and chips is None:
         return Mapping.read(program).routed(graph, chip, activity)
-    return stage(graph, chip, chips, activity=activity)
+    return stage(graph, chip, chips, activity=activity, family=target.family)
 
 
 def placement_of(mapping) -> dict[str, list[tuple[int, int, int]]]:

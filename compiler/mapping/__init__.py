@@ -86,7 +86,9 @@ class Mapping:
 
 def _check_covers(mapping: Mapping, graph: Graph) -> None:
     """A stored mapping must slice exactly the graph's populations, and place every slice."""
-    populations = [k for k in graph.order if isinstance(graph.nodes[k], Neuron)]
+    sliced = {c.population for c in mapping.partition.cores}
+    populations = [k for k in graph.order if isinstance(graph.nodes[k], Neuron)
+                   or (k in graph.inputs and k in sliced)]  # sources that take cores
     if sorted({c.population for c in mapping.partition.cores}) != sorted(populations):
         raise MappingError("partition.json does not slice this graph's populations "
                            f"({', '.join(populations)})")
@@ -108,10 +110,11 @@ def _check_covers(mapping: Mapping, graph: Graph) -> None:
 
 def map_graph(graph: Graph, chip: Chip, chips: int | None = None,
               activity: MappingType[str, np.ndarray] | None = None,
-              part: Partition | None = None) -> Mapping:
+              part: Partition | None = None, family=None) -> Mapping:
     """Partition (unless ``part`` is given), place and route ``graph`` on ``chip``
-    (``chips`` caps the board)."""
-    part = part or partition(graph, chip)
+    (``chips`` caps the board); the ``family`` (``snnc.target.Family``) says whether spike
+    sources take cores."""
+    part = part or partition(graph, chip, sources=bool(family and family.sources_on_cores))
     placement = place(part, chip, chips)
     return Mapping(part, placement, route(graph, part, placement, chip, activity),
                    fit_report(graph, chip, part, chips))

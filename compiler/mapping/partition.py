@@ -75,15 +75,23 @@ class Partition:
                    artefacts.records(CoreSlice, data.get("cores"), origin, "cores"))
 
 
-def partition(graph: Graph, chip: Chip) -> Partition:
-    """Slices of every population of ``graph`` under ``chip``'s per-core limits."""
+def partition(graph: Graph, chip: Chip, sources: bool = False) -> Partition:
+    """Slices of every population of ``graph`` under ``chip``'s per-core limits; with
+    ``sources`` (a family whose spike sources take cores, as sPyNNaker's SpikeSourceArray
+    vertices do) the Input nodes too, ``core.neurons_per_core`` a core, without synapses."""
     graph = graph if graph.is_flat else flatten(graph)
     _require_lowered(graph)
     cores: list[CoreSlice] = []
     for name in graph.order:
-        if isinstance(graph.nodes[name], n.Neuron):
+        node = graph.nodes[name]
+        if isinstance(node, n.Neuron):
             for start, stop, syn, bits, axons in _slices(graph, name, chip):
                 cores.append(CoreSlice(len(cores), name, start, stop, syn, bits, axons))
+        elif sources and isinstance(node, n.Input):
+            size = math.prod(graph.shapes[name])
+            step = chip.core.neurons_per_core or size
+            for start in range(0, size, step):
+                cores.append(CoreSlice(len(cores), name, start, min(size, start + step), 0, 0, 0))
     return Partition(chip.name, tuple(cores))
 
 

@@ -99,7 +99,7 @@ def route(graph: Graph, part: Partition, placement: Placement, chip: Chip,
 def _links(graph, source, reach_core, target_cores, home, placement, activity) -> list[Link]:
     spikes = (np.asarray(activity[source], np.int64).reshape(-1) if activity and source in activity
               else np.zeros(reach_core.shape[0], np.int64))
-    if isinstance(graph.nodes[source], n.Input):
+    if source not in home:  # an Input that takes no core: its spikes come from the host
         source_slices = [(HOST, 0, reach_core.shape[0])]
     else:
         cores, starts = home[source]

@@ -64,3 +64,19 @@ def test_report_on_a_program_uses_its_stored_cores(program, tmp_path):
     entry = json.loads(out.read_text())["targets"]["loihi1"]
     assert entry["mapping"] == json.loads((program / "fit_report.json").read_text())
     assert entry["traffic"]["packets"] > 0  # this run's spikes, routed over the stored cores
+
+
+def test_spike_sources_take_cores_where_the_family_says_so(tmp_path):
+    """sPyNNaker places each SpikeSourceArray on a core of its own: the spinnaker1 family
+    says so (``sources_on_cores``), and its mapping gives the Input a core and routes from it;
+    Loihi's input comes from the host."""
+    cores = {}
+    for target in ("spinnaker1", "loihi2"):
+        out = tmp_path / target
+        assert main(["compile", str(DIGITS / "digits.nir"), "-t", target, "--dt", "1e-3",
+                     "-o", str(out)]) == 0
+        mapping = Mapping.read(out)
+        cores[target] = [c.population for c in mapping.partition.cores]
+        hosts = [k for k in mapping.routes.links if k.source == "input"]
+        assert all((k.source_core == -1) == (target == "loihi2") for k in hosts) and hosts
+    assert cores == {"spinnaker1": ["input", "lif1", "lif2"], "loihi2": ["lif1", "lif2"]}
