@@ -39,9 +39,13 @@ Inputs are plain data so any mapper plugs in:
   order, ``topology.cores_per_chip`` to a chip.
 - ``hops``: optional packet hops per connection over the run (a number or a per-step array).
 - Messages are spikes x cores of the target population (one multicast packet per target
-  core): an upper bound when a neuron reaches only some of those cores. Priced as the model's
-  ``message_out``, else ``spike_local``, else ``packet`` (a packet through one router); a hop
-  as the mean of ``hop_ew``/``hop_ns``, else ``packet``.
+  core): an upper bound when a neuron reaches only some of those cores. They are counted once
+  per (source population, target population) pair, on the first of its connections (in the
+  counters' order; the others show 0 messages): a spike reaches a core once whatever the
+  connections or receptors it feeds there (SpiNNaker's lowering splits each matrix into an
+  excitatory and an inhibitory connection: one packet per spike and target core for both).
+  Priced as the model's ``message_out``, else ``spike_local``, else ``packet`` (a packet
+  through one router); a hop as the mean of ``hop_ew``/``hop_ns``, else ``packet``.
 
 A figure the model leaves out (None) is unknown, never zero: its term is listed in
 ``unpriced`` and left out of the sums. Every term carries the evidence kind of its figures.
@@ -304,9 +308,13 @@ def _event_terms(prices, counters, ends, placement, hops, inferences):
                   + prices["spiking"].of(spikes[pop]),
                   "spikes_out": prices["spikes_out"].of(spikes[pop])}
         layers.append(LayerCost(pop, "population", len(placement[pop]), counts, energy))
+    messaged = set()  # (source, target) pairs whose messages are counted
     for name, (source, target) in ends.items():
+        first = (source, target) not in messaged
+        messaged.add((source, target))
         counts = {"synaptic_ops": per_inference(counters.synaptic_events[name]),
-                  "messages": spikes.get(source, 0.0) * len(placement.get(target, ())),
+                  "messages": spikes.get(source, 0.0) * len(placement.get(target, ()))
+                  if first else 0.0,
                   "hops": per_inference(hops[name]) if hops and name in hops else 0.0}
         energy = {k: prices[k].of(v) for k, v in counts.items()}
         layers.append(LayerCost(name, "connection", len(placement.get(target, ())), counts,

@@ -60,3 +60,26 @@ def test_no_cost_model_yet_for_clock_and_read(chip, semantics):
     with pytest.raises(CostModelError, match=f"no cost model for step semantics '{semantics}' "
                                              "yet"):
         estimate(load_chip(chip), counters(), steps_per_inference=2)
+
+
+@pytest.mark.parametrize("chip", ["spinnaker1", "loihi1"])
+def test_messages_count_once_per_source_and_target_population(chip):
+    """SpiNNaker's lowering splits a matrix into an excitatory and an inhibitory connection
+    (``source->target#matrix.exc`` / ``.inh``), but a spike is one multicast packet per target
+    core whatever the receptor: the split must not double the messages (it did: 16 here)."""
+    split = Counters(spikes={"in": np.array([3, 1]), "a": np.array([10, 20])},
+                     synaptic_events={"in->a#fc.exc": np.array([400, 100]),
+                                      "in->a#fc.inh": np.array([200, 100])},
+                     neuron_updates={"a": np.array([300, 300])})
+    model = load_chip(chip)
+    one = estimate(model, counters(), steps_per_inference=2)
+    two = estimate(model, split, steps_per_inference=2)
+    messages = lambda r: next(t for t in r.terms if t.name == "messages")  # noqa: E731
+    assert messages(two).count == messages(one).count == 4 * one.cores  # 4 spikes x cores
+    assert messages(two).energy == pytest.approx(messages(one).energy)
+    per_layer = {lay.name: lay.events["messages"] for lay in two.layers
+                 if lay.kind == "connection"}
+    assert per_layer == {"in->a#fc.exc": 4 * one.cores, "in->a#fc.inh": 0.0}
+    ops = lambda r: next(t for t in r.terms if t.name == "synaptic_ops")  # noqa: E731
+    if chip == "loihi1":  # the split keeps every synaptic event
+        assert ops(two).count == ops(one).count == 800
