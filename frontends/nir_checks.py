@@ -75,15 +75,6 @@ def edge_list(value: Any) -> list[tuple[str, str]]:
     return list(zip(names[::2], names[1::2]))
 
 
-def no_self_loops(edges: list[tuple[str, str]]) -> None:
-    """The simulators schedule a node on a cycle with the cycle's other nodes; a node whose
-    only cycle is an edge to itself is run as if it had none and fails, so it is refused."""
-    loop = next(((a, b) for a, b in edges if a == b), None)
-    if loop is not None:
-        raise GraphError(f"edge {loop}: node '{loop[0]}' is connected to itself, which snnc "
-                         f"does not support (route the recurrence through a second node)")
-
-
 def graph_metadata(raw: dict[str, Any]) -> dict[str, Any]:
     """The graph's metadata, decoded; a ``dt`` (seconds) must be a positive normal number."""
     metadata = raw.get("metadata", {})

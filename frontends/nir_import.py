@@ -26,7 +26,7 @@ from snnc.ir import NODE_TYPES, Graph, Input, Neuron, Node, Output, execution_or
 from snnc.ir.shapes import check_shape_memory
 
 from .nir_checks import (MAX_NESTING, decode, edge_list, graph_metadata, graph_nodes, is_graph,
-                         no_self_loops, node_fields, node_type, require_output)
+                         node_fields, node_type, require_output)
 
 DEFAULTS = {"v_reset": 0.0, "w_in": 1.0}  # what nir's own reader fills in when absent
 NAMED_ERRORS = (GraphError, MemoryLimitError, ModelFileError)  # messages that gain the file
@@ -98,7 +98,6 @@ def graph_from_dict(raw: dict[str, Any], within: tuple[str, ...] = ()) -> Graph:
         kinds = {name: node_type(".".join((*within, name)), r) for name, r in nodes_raw.items()}
         require_output(kinds)
         edges = _repair_dangling_edges(kinds, edge_list(raw.get("edges")), repairs)
-        no_self_loops(edges)
         metadata = graph_metadata(raw)
     except GraphError as error:
         raise GraphError(f"{label}{error}") from None

@@ -217,3 +217,23 @@ def test_per_synapse_delays_in_both_schedules():
     a = simulate(Graph(nodes=nodes, edges=edges), x, options).outputs["out"]
     assert a.sum() > 0
     np.testing.assert_array_equal(simulate(looped, x, options).outputs["out"], a)
+
+
+def test_a_node_connected_to_itself_reads_its_previous_step():
+    """An edge from a node to itself is recurrent: it carries the previous step's output (a
+    LIF's own spikes added to its input), and the node runs step by step."""
+    lif = n.LIF(tau=np.full(3, 0.01), r=np.ones(3), v_leak=np.zeros(3),
+                v_threshold=np.full(3, 0.035), v_reset=np.zeros(3))
+    graph = Graph(nodes={"input": n.Input(shape=(3,)), "fc": n.Linear(weight=2.0 * np.eye(3)),
+                         "lif": lif, "output": n.Output(shape=(3,))},
+                  edges=(("input", "fc"), ("fc", "lif"), ("lif", "lif"), ("lif", "output")))
+    got = simulate(graph, np.ones((8, 1, 3), np.float32), SimOptions(dtype="float64"),
+                   record=["lif"])
+    expected, v, fired = [], 0.0, 0.0
+    for _ in range(8):  # dt/tau = 0.01; the input is 2 plus last step's own spike
+        v += 0.01 * (2.0 + fired - v)
+        fired = float(v > 0.035)
+        v = 0.0 if fired else v
+        expected.append(v)
+    np.testing.assert_allclose(got.states["lif.v"][:, 0, 0], expected)
+    assert got.outputs["output"].sum() > 0

@@ -98,15 +98,6 @@ def no_output(graph: dict) -> None:
     graph["edges"] = edges_array([("input", "fc"), ("fc", "lif")])
 
 
-def self_loop(graph: dict) -> None:
-    graph["nodes"]["fc"]["weight"] = np.full((INPUT_SIZE, INPUT_SIZE), 0.5)
-    graph["nodes"]["fc"]["bias"] = np.zeros(INPUT_SIZE)
-    graph["nodes"]["fc2"] = {"type": b"Affine", "weight": np.ones((HIDDEN, INPUT_SIZE)),
-                             "bias": np.zeros(HIDDEN)}
-    graph["edges"] = edges_array([("input", "fc"), ("fc", "fc"), ("fc", "fc2"), ("fc2", "lif"),
-                                  ("lif", "output")])
-
-
 def broadcast_population(size: int) -> Callable[[dict], None]:
     """Input and Output declare ``size`` neurons; the LIF's parameters are scalars that the
     importer broadcasts to that size."""
@@ -264,7 +255,6 @@ BAD_MODELS: dict[str, tuple[Callable[[Path], Path], str]] = {
                                              ("lif", "output")])), "ghost"),
     "edge into Input": (set_edges(edges_array([("input", "fc"), ("fc", "lif"), ("lif", "input"),
                                                ("lif", "output")])), "Input node 'input'"),
-    "Affine connected to itself": (edited(self_loop), "fc"),
     "metadata is a dataset": (edited(lambda g: g.__setitem__("metadata", np.ones(2))),
                               "metadata"),
     "dt is a string": (edited(lambda g: g["metadata"].__setitem__("dt", b"fast")), "dt"),

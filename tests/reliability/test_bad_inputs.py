@@ -98,7 +98,7 @@ def test_default_memory_limit_refuses_absurd_sizes(corpus, monkeypatch, capsys, 
 
 SUBPROCESS_SAMPLE = [("inspect", "truncated HDF5"), ("inspect", "nested 1200 deep"),
                      ("compile", "only an Input"), ("compile", "tau_syn zero"),
-                     ("simulate", "Affine connected to itself"), ("simulate", "compression bomb"),
+                     ("simulate", "tau zero"), ("simulate", "compression bomb"),
                      ("report", "no Output"), ("report", "external link")]
 
 
