@@ -8,35 +8,60 @@ builds the network from PyNN standard cells and runs it on sPyNNaker or on NEST:
 
 writing the Output nodes' spikes (steps, batch, *shape) as ``snnc simulate -o`` does.
 
-Cells (PyNN 0.13 standard models; sPyNNaker 1!7.4.1 IFCurrDelta / IFCurrExpBase; NEST
-iaf_psc_delta / iaf_psc_exp). IR v is taken as mV and a weight as nA, the units the
-``quantize{format=spinnaker}`` grid is laid in, so every PyNN weight is the IR weight itself
-and each population's unit conversion lives in its cm. With g = dt/tau (euler) or
+The data holds two networks of the same graph, one per simulator, because the two compute
+differently and each gets the parameters under which it reproduces the model:
+
+- ``spinnaker`` (the default) is ``target.lower``'s network, exactly what
+  ``snnc simulate -t spinnaker1`` emulates: the cells are ``params.Cell.pynn()`` (every value
+  an s16.15 word, so sPyNNaker writes the words the emulator computes with), the same lags,
+  the same projections (a matrix as its excitatory and inhibitory halves, weights
+  words x 2**(shift - 15) nA, which sPyNNaker's weight scale 2**(15 - shift) turns back into
+  the same 16-bit words, ``population_vertex.py``; delays with the lags in), the same
+  ring-buffer shifts, the same biases (``i_offset`` on IF_curr_delta cells, which start with
+  ``refract_timer`` = their lag so that the offset acts from the lagged step 0 on; an
+  always-on SpikeSourceArray into IF_curr_exp cells). On a board, it computes what the
+  emulator computes.
+- ``nest`` is laid out for NEST's float64 arithmetic, where it reproduces the float
+  reference (measured: every spike equal on digits and 24 random graphs).
+
+What differs between the two, and why:
+
+- v_thresh. spinnaker: v_threshold + 2**-15, so that V >= v_thresh on the s16.15 grid is the
+  IR's strict V > v_threshold. nest: v_threshold (V >= in float64 differs from > only on an
+  exact tie).
+- tau_m, cm. spinnaker: the s16.15 words whose core-computed exp_TC = expk(-kdivk(ts, tau_m))
+  and R = kdivk(tau_m, cm) are nearest the IR's 1 - g and r (``params._tau_for``,
+  ``_capacitance``). nest: tau_m = -dt/ln(1 - g), so that NEST's exact propagator is the IR's
+  1 - g, and cm = tau_m / R in float64 (below).
+- IF's leak (the IR's IF has none, a PyNN LIF always has one). spinnaker: the least leak that
+  keeps alpha = I R inside s16.15 for the largest input (``params._no_leak_eps``). nest:
+  tau_m = 2**k dt, the longest with R < 2**15: v relaxes toward v_reset by 2**-k per step.
+- Affine biases. spinnaker: i_offset on IF_curr_delta cells, held back by refract_timer until
+  the lag; the always-on source on IF_curr_exp cells (through the synaptic filter, as the
+  IR). nest: every bias from the always-on source (NEST has no refract_timer to set, so an
+  i_offset would act before the lagged step 0).
+- Weights. spinnaker: the 16-bit ring-buffer words x 2**(shift - 15). nest: the IR's weights
+  x ``_nest_factors`` (NEST's iaf_psc_delta jumps V by w; iaf_psc_exp integrates the current
+  within the step).
+- Lags. spinnaker: ``target.lags``. nest: the same rule, plus NEST's one-step input lag
+  (PyNN-NEST's parrot neurons) and iaf_psc_exp's one-step latency (below).
+
+IR -> PyNN units on both: v in mV, a weight in nA (the units the ``quantize{format=spinnaker}``
+grid is laid in), times in ms. On NEST (``_nest_population``), with g = dt/tau (euler) or
 1 - exp(-dt/tau) (exp), ``snnc.options.gain``:
 
-- LIF -> IF_curr_delta: tau_m = -dt/ln(1 - g), so exp(-dt/tau_m) = 1 - g and PyNN's exact
-  leak equals the IR's per-step leak (Euler included); v_rest = v_leak; cm = tau_m / (r dt),
-  so R = tau_m/cm = r dt and sPyNNaker's delta input (``input_type_delta.h``: I = w/dt for one
-  step, V += (1 - exp_TC)(V_rest - V + R I)) adds g r w, as v += g (v_leak - v + r x) does.
-- IF -> IF_curr_delta without leak as far as PyNN allows: tau_m = 2**k dt, the longest with
-  R = r tau_m < 2**15 (s16.15 holds R on the chip), v_rest = v_reset: v relaxes toward
-  v_reset by 2**-k per step, which the IR's IF does not.
-- CubaLIF -> IF_curr_exp: tau_m from g as above, tau_syn_E = tau_syn_I = -dt/ln(1 - g_syn);
-  sPyNNaker adds w init = w (tau_syn/dt)(1 - decay) to I on arrival and uses it in the same
-  step (``synapse_types_exponential_impl.h``), so I_IR = I_pynn w_in dt/tau_syn and
+- LIF -> IF_curr_delta: tau_m = -dt/ln(1 - g), so exp(-dt/tau_m) = 1 - g and the exact leak
+  equals the IR's per-step leak (Euler included); v_rest = v_leak; cm = tau_m / (r dt).
+- IF -> IF_curr_delta: tau_m = 2**k dt as above, v_rest = v_reset.
+- CubaLIF -> IF_curr_exp: tau_m from g as above, tau_syn_E = tau_syn_I = -dt/ln(1 - g_syn),
   R = r w_in dt/tau_syn.
-- v_thresh = v_threshold, v_reset = v_reset (0 for reset ``zero``), tau_refrac = 0 (NIR
-  has no refractory period; sPyNNaker then holds 0 steps, NEST's t_ref = 0 none), i_offset
-  = 0, initial v = v_leak (v_reset for IF), as Norse starts.
-- An Affine bias b is a synapse from ``always_on``, a SpikeSourceArray that spikes every
-  step, weight b: PyNN's i_offset would drive the population before its lagged start (below)
-  and, for CubaLIF, skip the synaptic filter the IR puts the bias through.
+- v_reset = v_reset (0 for reset ``zero``), tau_refrac = 0, i_offset = 0, initial v = v_leak
+  (v_reset for IF).
 
-Projections: one per (source, matrix, target, sign): FromListConnector lists (i, j, weight,
-delay) with the excitatory receptor for w > 0 and the inhibitory one for w < 0 (weights
-negative: PyNN's convention for current synapses; sPyNNaker takes |w|,
-``abstract_connector.py``). The data keeps the IR delay of each synapse in steps (its
-``delay`` rounded at dt, plus one step over a recurrent edge); the script adds the lags.
+Projections: FromListConnector lists (i, j, weight, delay), the excitatory receptor for
+w > 0 and the inhibitory one for w < 0 (weights negative: PyNN's convention for current
+synapses; sPyNNaker takes |w|, ``abstract_connector.py``). The data holds each simulator's
+final weights and delays (steps), so the script only builds what it reads.
 
 Timing. PyNN delays are at least one step, where an IR matrix delivers in the same step, so
 the PyNN network runs behind the IR: population p lags by ``lag[p]`` steps, the least lags
@@ -47,16 +72,10 @@ after the V update), else 0; NEST inputs lag by one step more (PyNN-NEST's Spike
 sends through a parrot neuron, one min_delay, so no spike can be stamped before 2 dt). The
 script runs max(output lag) steps more and returns each output from its lag on.
 
-What cannot match exactly:
-- the threshold: PyNN's LIFs fire on v >= v_thresh (``threshold_type_static.h``, NEST), the
-  IR on v > v_threshold; they differ only when v lands exactly on the threshold;
-- the arithmetic: sPyNNaker computes in s16.15 with u0.32 decays and 16-bit ring-buffer
-  weights (what ``snnc simulate -t spinnaker1`` emulates), NEST in float64 with exact
-  propagators, the reference in float32; NEST's iaf_psc_exp integrates the decaying current
-  within the step, which the script undoes by scaling its weights by g R init / P21
-  (see the script), exact up to rounding;
-- IF's residual leak (above); the ring-buffer shift is fixed per population to the one
-  the quantize pass chose (``max_expected_summed_weight``), so sPyNNaker and snnc agree on it.
+What cannot match exactly between a board and NEST: the arithmetic (s16.15 words, truncating
+multiplies, u0.32 decays and saturating 16-bit ring buffers against float64 with exact
+propagators), IF's two residual leaks, and the threshold tie. The emulator and NEST therefore
+agree as closely as the emulator and the reference (see the tests).
 """
 from __future__ import annotations
 
@@ -77,9 +96,8 @@ MARKER = "# emitted-by: (snnc writes the model, target and version here)"
 ALWAYS_ON = "always_on"
 CELLS = {n.LIF: "IF_curr_delta", n.IF: "IF_curr_delta", n.CubaLIF: "IF_curr_exp"}
 SUPPORTED = ["Input", "Output", "Affine", "Linear", *(t.__name__ for t in CELLS)]
-# Per simulator: steps by which inputs lag (NEST: one, see above) and each cell's latency.
-SIMULATORS = {"spinnaker": {"input_lag": 0, "latency": {"IF_curr_delta": 0, "IF_curr_exp": 0}},
-              "nest": {"input_lag": 1, "latency": {"IF_curr_delta": 0, "IF_curr_exp": 1}}}
+# NEST's timing: steps by which inputs lag (see above) and each cell's latency.
+NEST = {"input_lag": 1, "latency": {"IF_curr_delta": 0, "IF_curr_exp": 1}}
 IF_TAU_STEPS = 15  # IF's tau_m is 2**k dt with k at most this (2**15 = s16.15's R range)
 
 
@@ -90,26 +108,14 @@ def emit(graph: Graph, options: SimOptions, out_dir: str | Path, chip: str = "sp
     graph = graph if graph.is_flat else flatten(graph)
     _check_nodes(graph, options, chip)
     arrays: dict[str, np.ndarray] = {}
-    populations = [_population(name, graph.nodes[name], options, arrays)
-                   for name in graph.order if type(graph.nodes[name]) in CELLS]
-    projections = _projections(graph, options)
-    inputs = [{"name": name, "size": int(np.prod(graph.nodes[name].shape)),
-               "shape": list(graph.nodes[name].shape)} for name in graph.inputs]
-    if any(p["source"] == ALWAYS_ON for p in projections):
-        inputs.append({"name": ALWAYS_ON, "size": 1, "shape": [1], "always_on": True})
-    cells = {p["name"]: p["model"] for p in populations}
-    lags = {sim: _lags(cells, inputs, projections, timing) for sim, timing in SIMULATORS.items()}
-    if lags["spinnaker"] is None:
-        raise GraphError("a recurrent loop has less synaptic delay than PyNN's one-step "
-                         "minimum per synapse needs; give its recurrent synapses more delay")
-    _check_delays(projections, lags, cells, chip)
+    outputs = [{"name": name, "population": graph.predecessors(name)[0],
+                "shape": list(graph.nodes[name].shape)} for name in graph.outputs]
+    nest = _nest(graph, options, arrays)
     description = {
-        "dt": float(options.dt), "dtype": options.dtype, "inputs": inputs,
-        "populations": populations, "lags": lags,
-        "latency": {sim: t["latency"] for sim, t in SIMULATORS.items()},
-        "projections": [_store(f"proj{i}", p, arrays) for i, p in enumerate(projections)],
-        "outputs": [{"name": name, "population": graph.predecessors(name)[0],
-                     "shape": list(graph.nodes[name].shape)} for name in graph.outputs],
+        "dt": float(options.dt), "dtype": options.dtype, "outputs": outputs,
+        "inputs": [{"name": name, "size": int(np.prod(graph.nodes[name].shape)),
+                    "shape": list(graph.nodes[name].shape)} for name in graph.inputs],
+        "simulators": {"spinnaker": _spinnaker(graph, options, chip, arrays), "nest": nest},
     }
     arrays["network"] = np.array(json.dumps(description, indent=1))
     out_dir = Path(out_dir)
@@ -162,25 +168,100 @@ def _expect(graph: Graph, name: str, feeds, kinds, what: str) -> None:
         raise GraphError(f"output '{name}' must read exactly one population")
 
 
-def _check_delays(projections: list[dict], lags: dict, cells: dict, chip: str) -> None:
-    from snnc.hw_models import load_chip
+# -- the two networks ---------------------------------------------------------------------------
 
-    limit = load_chip(chip).delays.max_steps
-    lag, latency = lags["spinnaker"], SIMULATORS["spinnaker"]["latency"]  # NEST has no limit
-    for p in projections:
-        extra = lag[p["target"]] - lag[p["source"]] - latency[cells[p["target"]]]
-        longest = int(p["delay"].max(initial=0)) + extra
-        if limit and longest > limit:
-            raise GraphError(f"projection {p['source']} -> {p['matrix']} -> {p['target']}: a "
-                             f"delay of {longest} steps (with the script's lags) exceeds "
-                             f"{chip}'s {limit}; run map-delays with a lower max_delay")
+
+def _spinnaker(graph: Graph, options: SimOptions, chip: str, arrays: dict) -> dict:
+    """sPyNNaker's network: ``target.lower``'s populations (``params.Cell``) and connections,
+    with ``target.lags``: what ``snnc simulate -t spinnaker1`` runs."""
+    from .target import ALWAYS, lags, lower
+
+    net, lag = lower(graph, options, chip), lags(graph, options.dt)
+    label = lambda name: ALWAYS_ON if name == ALWAYS else name
+    inputs, populations, projections = [], [], []
+    for pop in net.populations:
+        if pop.is_input:
+            always = pop.name == ALWAYS  # spikes every step from step 0 (target.simulate)
+            inputs.append({"name": label(pop.name), "size": pop.size, "always_on": always,
+                           "shape": [1] if always else list(graph.nodes[pop.name].shape)})
+            continue
+        cell, hold = pop.model.cell, pop.model.hold
+        initial = {"v": cell.pynn()["v_rest"], "refract_timer": np.full(pop.size, hold)}
+        populations.append(_store_population(
+            f"spinnaker.pop.{pop.name}", pop.name, cell.model, cell.pynn(), initial,
+            [cell.shift_exc, cell.shift_inh], arrays))
+    shifts = {p["name"]: dict(zip(("exc", "inh"), p["ring_buffer_shifts"]))
+              for p in populations}
+    for k, c in enumerate(net.connections):
+        indptr, post, words, slot = c.synapses.fanout_lists()
+        pre = np.repeat(np.arange(c.synapses.n_in), np.diff(indptr))
+        sign = 1.0 if c.port == "exc" else -1.0  # PyNN's negative inhibitory weights
+        weight = sign * words.astype(np.float64) * 2.0 ** (shifts[c.target][c.port] - 15)
+        matrix = c.name.split("#", 1)[1].rsplit(".", 1)[0]
+        projections.append(_store(f"spinnaker.proj{k}", {
+            "source": label(c.source), "target": c.target, "matrix": matrix,
+            "receptor": "excitatory" if c.port == "exc" else "inhibitory", "pre": pre,
+            "post": post, "weight": weight, "delay": c.latency + c.synapses.delays[slot]},
+            arrays))
+    names = [p["name"] for p in populations]
+    return {"inputs": inputs, "populations": populations, "projections": projections,
+            "lags": {**{item["name"]: 0 for item in inputs}, **{p: lag[p] for p in names}}}
+
+
+def _nest(graph: Graph, options: SimOptions, arrays: dict) -> dict:
+    """NEST's network (see the module docstring), or why NEST cannot run it in step."""
+    populations = [_nest_population(name, graph.nodes[name], options, arrays)
+                   for name in graph.order if type(graph.nodes[name]) in CELLS]
+    found = _projections(graph, options)
+    inputs = [{"name": name, "size": int(np.prod(graph.nodes[name].shape)),
+               "shape": list(graph.nodes[name].shape)} for name in graph.inputs]
+    if any(p["source"] == ALWAYS_ON for p in found):
+        inputs.append({"name": ALWAYS_ON, "size": 1, "shape": [1], "always_on": True})
+    cells = {p["name"]: p["model"] for p in populations}
+    lag = _lags(cells, inputs, found, NEST)
+    if lag is None:
+        return {"refused": "a loop through an IF_curr_exp population has one step of delay, "
+                           "and NEST's iaf_psc_exp takes two"}
+    by_name = {p["name"]: p for p in populations}
+    projections = []
+    for k, p in enumerate(found):
+        target = by_name[p["target"]]
+        delay = (p["delay"] + lag[p["target"]] - lag[p["source"]]
+                 - NEST["latency"][target["model"]])
+        weight = p["weight"] * _nest_factors(target, arrays, options.dt * 1e3)[p["post"]]
+        projections.append(_store(f"nest.proj{k}", {**p, "delay": delay, "weight": weight},
+                                  arrays))
+    return {"inputs": inputs, "populations": populations, "projections": projections,
+            "lags": lag}
+
+
+def _nest_factors(pop: dict, arrays: dict, dt: float) -> np.ndarray:
+    """Per neuron, what a PyNN (sPyNNaker-convention) weight is multiplied by on NEST for the
+    same V change. IF_curr_delta: sPyNNaker adds w/dt R (1 - exp(-dt/tau_m)); NEST's
+    iaf_psc_delta adds w. IF_curr_exp: sPyNNaker adds w init(tau_syn) to I and V gains g R I in
+    the same step, init = (tau_syn/dt)(1 - exp(-dt/tau_syn)), g = 1 - exp(-dt/tau_m); NEST's
+    iaf_psc_exp adds w to I and V gains P21 I over the next step, P21 the exact integral of the
+    decaying current, tau_s tau_m / (cm (tau_s - tau_m)) (exp(-dt/tau_s) - exp(-dt/tau_m))."""
+    key = pop["key"]
+    tau_m, cm = arrays[f"{key}.tau_m"], arrays[f"{key}.cm"]
+    resistance, g = tau_m / cm, -np.expm1(-dt / tau_m)
+    if pop["model"] == "IF_curr_delta":
+        return resistance * g / dt
+    tau_s = arrays[f"{key}.tau_syn_E"]
+    init = tau_s / dt * -np.expm1(-dt / tau_s)
+    close = np.isclose(tau_s, tau_m, rtol=1e-9)
+    apart = np.where(close, tau_m + 1.0, tau_s)  # avoids 0/0 where the limit applies
+    p21 = np.where(close, dt / cm * np.exp(-dt / tau_m),
+                   apart * tau_m / (cm * (apart - tau_m))
+                   * (np.exp(-dt / apart) - np.exp(-dt / tau_m)))
+    return init * g * resistance / p21
 
 
 # -- populations -------------------------------------------------------------------------------
 
 
-def _population(name: str, node: n.Neuron, options: SimOptions, arrays: dict) -> dict:
-    """A PyNN cell's parameters (ms, mV, nF, nA), one value per neuron."""
+def _nest_population(name: str, node: n.Neuron, options: SimOptions, arrays: dict) -> dict:
+    """A PyNN cell's parameters for NEST (ms, mV, nF, nA), one value per neuron."""
     dt_ms, size = options.dt * 1e3, int(np.prod(node.shape))
     flat = lambda a: np.broadcast_to(np.asarray(a, np.float64), node.shape).reshape(-1)
     v_reset = flat(0.0 if (node.reset or options.reset) == "zero" else node.v_reset)
@@ -208,14 +289,18 @@ def _population(name: str, node: n.Neuron, options: SimOptions, arrays: dict) ->
                          "PyNN's cm = tau_m / R needs R > 0")
     params.update(tau_m=tau_m, cm=tau_m / resistance, v_thresh=flat(node.v_threshold),
                   v_reset=v_reset, tau_refrac=np.zeros(size), i_offset=np.zeros(size))
-    key = f"pop.{name}"
-    for param, values in params.items():
+    return _store_population(f"nest.pop.{name}", name, CELLS[type(node)], params,
+                             {"v": v_init}, None, arrays)
+
+
+def _store_population(key: str, name: str, model: str, params: dict, initial: dict,
+                      shifts, arrays: dict) -> dict:
+    size = len(params["tau_m"])
+    for param, values in {**params, **initial}.items():
         arrays[f"{key}.{param}"] = np.broadcast_to(values, (size,)).astype(np.float64)
-    arrays[f"{key}.v"] = np.broadcast_to(v_init, (size,)).astype(np.float64)
-    shifts = [int(node.hw.get("shift_exc", -1)), int(node.hw.get("shift_inh", -1))]
-    return {"name": name, "key": key, "model": CELLS[type(node)], "size": size,
-            "shape": list(node.shape), "parameters": sorted(params),
-            "ring_buffer_shifts": shifts if min(shifts) >= 0 else None}
+    return {"name": name, "key": key, "model": model, "size": size,
+            "parameters": sorted(params), "initial": sorted(initial),
+            "ring_buffer_shifts": shifts}
 
 
 def _pynn_tau(name: str, g: np.ndarray, dt_ms: float, shape) -> np.ndarray:
@@ -266,6 +351,7 @@ def _signed(source, matrix, target, weight, delay) -> list[dict]:
 
 
 def _store(key: str, p: dict, arrays: dict) -> dict:
+    """A projection's lists (delays in PyNN steps) under ``key``; its description."""
     for field in ("pre", "post", "weight", "delay"):
         arrays[f"{key}.{field}"] = p[field]
     return {"key": key, **{k: p[k] for k in ("source", "matrix", "target", "receptor")}}
@@ -273,8 +359,8 @@ def _store(key: str, p: dict, arrays: dict) -> dict:
 
 def _lags(cells: dict, inputs: list[dict], projections: list[dict], timing: dict
           ) -> dict[str, int] | None:
-    """The least lags with d + lag[target] - lag[source] - latency[target] >= 1 everywhere:
-    longest paths by relaxation; None where a loop never settles (on NEST, a CubaLIF loop
+    """NEST's least lags with d + lag[target] - lag[source] - latency[target] >= 1
+    everywhere: longest paths by relaxation; None where a loop never settles (a CubaLIF loop
     with one step of delay: iaf_psc_exp's latency needs two; the script then refuses NEST)."""
     lag = {item["name"]: timing["input_lag"] for item in inputs}
     latency = {name: timing["latency"][model] for name, model in cells.items()}

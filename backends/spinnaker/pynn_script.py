@@ -12,21 +12,22 @@ the network has several inputs; any nonzero value is a spike. Each batch row is 
 (``--row K``: row K only). OUT.npz: per output, its population's spikes (steps, batch,
 *shape), and ``dt``: the format of ``snnc simulate -o``.
 
-The parameters (cells in PyNN units, connection lists with weights and IR delays, lags) are
-in pynn_network.npz beside this file: ``network`` is a JSON description, the other arrays are
-keyed by it.
+The parameters are in pynn_network.npz beside this file: ``network`` is a JSON description,
+the other arrays are keyed by it. It holds one network per simulator (``simulators``), each
+with its cells in PyNN units, its connection lists with final weights and delays (steps), its
+initial values and its lags:
+
+- ``spinnaker``: the cells and connections ``snnc simulate -t spinnaker1`` emulates (every
+  parameter an s16.15 word, weights on each population's 16-bit ring-buffer grid, the
+  ring-buffer shifts snnc chose, Affine biases of IF_curr_delta cells as i_offset held back
+  by an initial refract_timer), so a board computes what the emulator computes;
+- ``nest``: the same graph laid out for NEST's float64 arithmetic (thresholds, leaks and
+  weights converted to NEST's iaf_psc_delta / iaf_psc_exp), which reproduces the float model.
 
 Timing: PyNN delays are at least one step where the source model's matrices deliver in the
-same step, so population p runs ``lags[simulator][p]`` steps behind the model. A synapse's
-PyNN delay is its model delay + lag[target] - lag[source] - latency[target] steps (NEST's
-iaf_psc_exp passes a current to V one step after it arrives: latency 1). The run takes
-max(output lag) steps of silent input more and returns each output from its lag on, so step
-t here is step t of the source model.
-
-Weights are sPyNNaker's (weights in nA; IF_curr_delta's weight is a charge delivered in one
-step, ``input_type_delta.h``). On NEST the script converts them to NEST's own conventions
-(``nest_factors``): iaf_psc_delta jumps V by w mV, iaf_psc_exp integrates the decaying
-current within the step.
+same step, so population p runs ``lags[p]`` steps behind the model (the delays include the
+lags already). The run takes max(output lag) steps of silent input more and returns each
+output from its lag on, so step t here is step t of the source model.
 """
 import argparse
 import json
@@ -105,13 +106,15 @@ def import_simulator(name):
 
 def run(net, arrays, inputs, row, steps, simulator):
     """One PyNN run of batch row ``row``; per output, its spikes (steps, size) as bool."""
-    dt_ms, lags = net["dt"] * 1e3, net["lags"][simulator]
-    if lags is None:
-        fail(f"this network cannot run in step on {simulator}: a loop through an IF_curr_exp "
-             "population has one step of delay, and NEST's iaf_psc_exp takes two")
+    dt_ms, path = net["dt"] * 1e3, net["simulators"][simulator]
+    if "refused" in path:
+        fail(f"this network cannot run in step on {simulator}: {path['refused']}")
+    lags = path["lags"]
     sim = import_simulator(simulator)
     extra = max((lags[out["population"]] for out in net["outputs"]), default=0)
-    delays = {p["key"]: pynn_delays(net, arrays, p, simulator) for p in net["projections"]}
+    delays = {p["key"]: arrays[f"{p['key']}.delay"] for p in path["projections"]}
+    if any(d.size and d.min() < 1 for d in delays.values()):
+        fail("a projection has a delay below one step")
     longest = max([int(d.max(initial=1)) for d in delays.values()], default=1)
     setup = {"timestep": dt_ms, "min_delay": dt_ms}
     if simulator == "nest":  # sPyNNaker ignores max_delay and warns about it
@@ -119,15 +122,15 @@ def run(net, arrays, inputs, row, steps, simulator):
     sim.setup(**setup)
     try:
         pops = {}
-        for item in net["inputs"]:
+        for item in path["inputs"]:
             times = spike_times(item, inputs, row, steps + extra, lags[item["name"]],
                                 dt_ms, simulator)
             pops[item["name"]] = sim.Population(item["size"], sim.SpikeSourceArray(
                 spike_times=times), label=item["name"])
-        for pop in net["populations"]:
+        for pop in path["populations"]:
             pops[pop["name"]] = population(sim, pop, arrays, simulator)
-        for p in net["projections"]:
-            project(sim, net, arrays, p, pops, delays[p["key"]] * dt_ms, simulator)
+        for p in path["projections"]:
+            project(sim, arrays, p, pops, delays[p["key"]] * dt_ms)
         for out in net["outputs"]:
             pops[out["population"]].record("spikes")
         sim.run((steps + extra) * dt_ms)
@@ -141,66 +144,30 @@ def run(net, arrays, inputs, row, steps, simulator):
 def population(sim, pop, arrays, simulator):
     key = pop["key"]
     params = {name: arrays[f"{key}.{name}"] for name in pop["parameters"]}
+    initial = {name: arrays[f"{key}.{name}"] for name in pop["initial"]}
     cell = getattr(sim, pop["model"])(**params)
     extra = {}
-    if simulator == "spinnaker" and pop["ring_buffer_shifts"]:
+    if pop["ring_buffer_shifts"]:
         # the shifts snnc's quantization chose: any m in [2**(s-1), 2**s) gives shift s
         # (PopulationVertex.get_ring_buffer_shifts); 0.75 * 2**s is inside for every s >= 0
         extra["additional_parameters"] = {"max_expected_summed_weight": [
             0.75 * 2.0 ** s for s in pop["ring_buffer_shifts"]]}
     created = sim.Population(pop["size"], cell, label=pop["name"], **extra)
-    v = arrays[f"{key}.v"]
     if simulator == "nest":
         # PyNN 0.13's initialize(v=...) fails on NEST 3.10 (it sets "v", NEST has "V_m")
-        created.node_collection.set(V_m=[float(x) for x in v])
-    else:
-        created.initialize(v=v)
+        created.node_collection.set(V_m=[float(x) for x in initial["v"]])
+    else:  # v, and refract_timer: the steps a population is held before its lagged step 0
+        created.initialize(**initial)
     return created
 
 
-def pynn_delays(net, arrays, p, simulator):
-    """PyNN delays in steps: the model's delay plus the lags (see the docstring)."""
-    lags, latency = net["lags"][simulator], net["latency"][simulator]
-    model = {pop["name"]: pop["model"] for pop in net["populations"]}[p["target"]]
-    delay = (arrays[f"{p['key']}.delay"] + lags[p["target"]] - lags[p["source"]]
-             - latency[model])
-    if delay.size and delay.min() < 1:
-        fail(f"projection {p['source']} -> {p['target']}: a delay below one step")
-    return delay
-
-
-def project(sim, net, arrays, p, pops, delay_ms, simulator):
+def project(sim, arrays, p, pops, delay_ms):
     key = p["key"]
     pre, post = arrays[f"{key}.pre"], arrays[f"{key}.post"]
     weight = arrays[f"{key}.weight"]  # negative for the inhibitory receptor (PyNN's rule)
-    if simulator == "nest":
-        target = next(pop for pop in net["populations"] if pop["name"] == p["target"])
-        weight = weight * nest_factors(target, arrays, net["dt"] * 1e3)[post]
     connections = list(zip(pre.tolist(), post.tolist(), weight.tolist(), delay_ms.tolist()))
     sim.Projection(pops[p["source"]], pops[p["target"]], sim.FromListConnector(connections),
                    receptor_type=p["receptor"], label=f"{p['matrix']}.{p['receptor']}")
-
-
-def nest_factors(pop, arrays, dt):
-    """Per neuron, what a sPyNNaker weight is multiplied by on NEST for the same V change.
-    IF_curr_delta: sPyNNaker adds w/dt R (1 - exp(-dt/tau_m)); NEST's iaf_psc_delta adds w.
-    IF_curr_exp: sPyNNaker adds w init(tau_syn) to I and V gains g R I in the same step,
-    init = (tau_syn/dt)(1 - exp(-dt/tau_syn)), g = 1 - exp(-dt/tau_m); NEST's iaf_psc_exp adds
-    w to I and V gains P21 I over the next step, P21 the exact integral of the decaying
-    current, tau_s tau_m / (cm (tau_s - tau_m)) (exp(-dt/tau_s) - exp(-dt/tau_m))."""
-    key = pop["key"]
-    tau_m, cm = arrays[f"{key}.tau_m"], arrays[f"{key}.cm"]
-    resistance, g = tau_m / cm, -np.expm1(-dt / tau_m)
-    if pop["model"] == "IF_curr_delta":
-        return resistance * g / dt
-    tau_s = arrays[f"{key}.tau_syn_E"]
-    init = tau_s / dt * -np.expm1(-dt / tau_s)
-    close = np.isclose(tau_s, tau_m, rtol=1e-9)
-    apart = np.where(close, tau_m + 1.0, tau_s)  # avoids 0/0 where the limit applies
-    p21 = np.where(close, dt / cm * np.exp(-dt / tau_m),
-                   apart * tau_m / (cm * (apart - tau_m))
-                   * (np.exp(-dt / apart) - np.exp(-dt / tau_m)))
-    return init * g * resistance / p21
 
 
 def spike_times(item, inputs, row, total, lag, dt_ms, simulator):
