@@ -54,20 +54,20 @@ from typing import Collection, Mapping
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeError
+from snnc.errors import GraphError, InputError, OptionError
 from snnc.hw_models import load_chip
 from snnc.ir import Graph
 from snnc.ir import nodes as n
-from snnc.ir.graph import downstream, flatten, upstream
+from snnc.ir.graph import flatten, upstream
 from snnc.options import SimOptions
 
 from .. import engine
+from ..engine import view
 from ..engine import Recording
 from ..engine.inputs import graph_inputs
 from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
-NODES = tuple(FAMILY.supported)
 PIPELINE = "lower,normalize,map-delays,quantize"  # the Loihi targets' default
 MATRICES = (n.Affine, n.Linear)
 READOUTS = (n.LI, n.CubaLI)
@@ -116,24 +116,8 @@ def distances(graph: Graph, dt: float | None = None, chip: str = "loihi2") -> di
     such lags: it would run slower on the chip than in the model, and is refused. Inputs
     and nodes no Input reaches get 0."""
     graph = _flat(graph)
-    back, depth = graph.recurrent_edges, dict.fromkeys(graph.nodes, 0)
-    latency = _added_latency(chip)
-    weight = {name: _latency(node, dt, latency) for name, node in graph.nodes.items()}
-    for _ in range(len(graph.nodes) + 1):
-        changed = False
-        for name in graph.order:
-            bound = max([depth[p] - ((p, name) in back) for p in graph.predecessors(name)],
-                        default=0) + weight[name]
-            bound = max(bound, _bias_lag(graph, name))
-            if bound > depth[name]:
-                depth[name], changed = bound, True
-        if not changed:
-            return depth
-    growing = sorted(k for k in graph.nodes if depth[k] > len(graph.nodes))
-    raise GraphError(f"the loop through {', '.join(growing[:6])} adds more steps of Lava "
-                     f"latency ({latency} per matrix) than its synaptic delays and back edge "
-                     "absorb, so Loihi would run it slower than the model; give its recurrent "
-                     "synapses more delay")
+    return view.lags(graph, dt, _added_latency(chip), lambda name: _bias_lag(graph, name),
+                     "Loihi")
 
 
 def _added_latency(chip: str) -> int:
@@ -144,24 +128,13 @@ def _added_latency(chip: str) -> int:
     return latency
 
 
-def _latency(node: n.Node, dt: float | None, latency: int) -> int:
-    """What a node adds to the lag: the chip's latency - the least delay (in steps) of a
-    matrix's synapses."""
-    if not isinstance(node, MATRICES):
-        return 0
-    if dt is None or node.delay is None:
-        return latency
-    steps = np.rint(node.delay / dt)[node.weight != 0]
-    return latency - int(steps.min()) if steps.size else latency
-
-
 def _bias_lag(graph: Graph, name: str) -> int:
     """The least lag of a CubaLIF / CubaLI whose Affine bias comes from the always-on input."""
     if not isinstance(graph.nodes[name], CUBA):
         return 0
     biased = [m for m in upstream_matrices(graph, name)
               if isinstance(graph.nodes[m], n.Affine) and np.any(graph.nodes[m].bias)]
-    return max([1 + _back_edge_after(graph, m) for m in biased], default=0)
+    return max([1 + view.back_edge_after(graph, m) for m in biased], default=0)
 
 
 def upstream_matrices(graph: Graph, name: str) -> list[str]:
@@ -183,7 +156,7 @@ def outputs_of(graph: Graph, dt: float | None = None, chip: str = "loihi2"
     for a readout (LI, CubaLI) its v dequantized as v_int / hw["scale"]."""
     graph = _flat(graph)
     shifts = output_lags(graph, dt, chip)
-    return {name: (_reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
+    return {name: (view.reads(graph, name), tuple(graph.nodes[name].shape), shifts[name])
             for name in graph.outputs}
 
 
@@ -247,40 +220,7 @@ def _flat(graph: Graph) -> Graph:
 
 
 def _check(graph: Graph, chip: str) -> None:
-    for name, node in graph.nodes.items():
-        if not isinstance(node, NODES):
-            raise UnsupportedNodeError(name, type(node).__name__, chip, list(FAMILY.node_types))
-    unquantized = [name for name, node in graph.nodes.items()
-                   if isinstance(node, MATRICES + POPULATIONS) and node.hw.get("format") != "loihi"]
-    if unquantized:
-        raise OptionError(f"target {chip} needs a graph quantized for Loihi: compile with "
-                          f"-p '{PIPELINE}' (not quantized: "
-                          f"{', '.join(unquantized[:5])})")
-    for name in graph.outputs:
-        _reads(graph, name)
-
-
-def _reads(graph: Graph, output: str) -> str:
-    """The one population an Output reads (through Flatten nodes)."""
-    pops = upstream(graph, output)
-    if len(pops) != 1 or not isinstance(graph.nodes[pops[0]], POPULATIONS):
-        raise GraphError(f"Output '{output}' must read one LIF, CubaLIF, IF, LI or CubaLI "
-                         f"population, got {pops}")
-    return pops[0]
-
-
-def _ends(graph: Graph, name: str) -> tuple[str, str]:
-    """The matrix's one source (Input or population) and one target population."""
-    sources, targets = upstream(graph, name), downstream(graph, name)
-    if (len(sources) != 1 or not isinstance(graph.nodes[sources[0]], (n.Input, *POPULATIONS))
-            or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
-        raise GraphError(f"matrix '{name}' must read one Input or population and feed one "
-                         f"population (reads {sources}, feeds {targets})")
-    if isinstance(graph.nodes[sources[0]], READOUTS):  # a Lava LIF sends spikes, never its v
-        raise GraphError(f"matrix '{name}' reads readout '{sources[0]}' "
-                         f"({graph.nodes[sources[0]].type_name}), whose value is its membrane; "
-                         "Loihi populations send spikes only")
-    return sources[0], targets[0]
+    view.check_nodes(graph, FAMILY, chip, "loihi", PIPELINE, "Loihi")
 
 
 def _synapses(graph: Graph, name: str, spec, options: SimOptions, sparse_below: float,
@@ -288,7 +228,7 @@ def _synapses(graph: Graph, name: str, spec, options: SimOptions, sparse_below: 
     """The matrix as Lava's integer weights; a CubaLIF/CubaLI bias as a column from ALWAYS."""
     fmt, latency = spec.formats, _added_latency(spec.name)
     node = graph.nodes[name]
-    source, target = _ends(graph, name)
+    source, target = view.ends(graph, name, "Loihi")
     pop = graph.nodes[target]
     a = _factor(pop, 2 ** fmt.decay_bits, fmt.current_decay_offset or 0).reshape(-1)
     if a.size != node.weight.shape[0]:
@@ -299,13 +239,13 @@ def _synapses(graph: Graph, name: str, spec, options: SimOptions, sparse_below: 
               num_weight_bits=int(node.hw["num_weight_bits"]), sign_mode=node.hw["sign_mode"])
     steps = 0 if node.delay is None else np.rint(node.delay / options.dt).astype(np.int64)
     weights = _integers(name, a[:, None] * node.weight / unit)
-    delays = _aligned_delays(source, target, steps, depth, _recurrent(graph, source, target),
+    delays = _aligned_delays(source, target, steps, depth, view.recurrent(graph, source, target),
                              latency, used=weights != 0)
     found = [(source, target, _synapse(weights, delays, kw, sparse_below))]
     if isinstance(pop, CUBA) and isinstance(node, n.Affine) and np.any(node.bias):
         column = _integers(name, (a * node.bias / unit)[:, None])
         # the bias misses step 0 when the back edge lies between the matrix and the target
-        delay = _aligned_delays(ALWAYS, target, 0, depth, _back_edge_after(graph, name),
+        delay = _aligned_delays(ALWAYS, target, 0, depth, view.back_edge_after(graph, name),
                                 latency)
         found.append((ALWAYS, target, _synapse(column, delay, kw, sparse_below)))
     return found
@@ -349,26 +289,6 @@ def _synapse(weights: np.ndarray, delays: np.ndarray | None, kw: dict, sparse_be
     if weights.size and np.count_nonzero(weights) < sparse_below * weights.size:
         return Synapse(csr_matrix(weights), delays=delays, sparse=True, **kw)
     return Synapse(weights, delays=delays, **kw)
-
-
-def _recurrent(graph: Graph, source: str, target: str) -> bool:
-    """Whether the reference delivers source -> target one step late: the target runs first
-    (execution order), so a back edge on the way carries the previous step."""
-    return graph.order.index(target) <= graph.order.index(source)
-
-
-def _back_edge_after(graph: Graph, matrix: str) -> bool:
-    """Whether a back edge lies between ``matrix`` and its target (through Flatten nodes):
-    then the reference adds the matrix's bias from step 1 on (step 0 reads zeros)."""
-    back, frontier = graph.recurrent_edges, [matrix]
-    while frontier:
-        node = frontier.pop()
-        for succ in graph.successors(node):
-            if (node, succ) in back:
-                return True
-            if isinstance(graph.nodes[succ], n.Flatten):
-                frontier.append(succ)
-    return False
 
 
 def _scalar(pop_name: str, hw: dict, key: str) -> int:

@@ -30,14 +30,15 @@ from typing import Collection, Mapping
 
 import numpy as np
 
-from snnc.errors import GraphError, InputError, OptionError, UnsupportedNodeError
+from snnc.errors import GraphError, InputError, OptionError
 from snnc.hw_models import load_chip
 from snnc.ir import Graph
 from snnc.ir import nodes as n
-from snnc.ir.graph import downstream, flatten, upstream
+from snnc.ir.graph import flatten
 from snnc.options import SimOptions
 
 from .. import engine
+from ..engine import view
 from ..engine import Recording
 from ..engine.inputs import graph_inputs
 from . import FAMILY, fixed
@@ -49,7 +50,6 @@ CHIP = "spinnaker1"
 MATRICES = (n.Affine, n.Linear)
 POPULATIONS = (n.LIF, n.CubaLIF, n.IF, n.LI, n.CubaLI, n.I)
 ALWAYS = "__always_on__"  # a SpikeSourceArray that spikes every step: exp cells' biases
-NODES = tuple(FAMILY.supported)
 
 
 def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = CHIP
@@ -79,32 +79,11 @@ def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = CHIP
 
 
 def lags(graph: Graph, dt: float) -> dict[str, int]:
-    """Per node, the steps by which its SpiNNaker values lag the reference's: the least
-    lags with lag[target] >= lag[source] + 1 - (least delay steps of the matrix's synapses)
-    - (1 over a back edge) for every matrix, and >= 1 - (1 behind a back edge) for an
-    exponential cell whose Affine bias comes from ``ALWAYS``; longest paths by relaxation. A
-    loop that cannot be given such lags (its delays and back edge absorb less than a step per
-    projection) would run slower on the chip than in the model, and is refused."""
+    """Per node, the steps by which its SpiNNaker values lag the reference's (``view.lags``
+    with sPyNNaker's least delay of 1 step per projection); an exponential cell whose Affine
+    bias comes from ``ALWAYS`` needs a lag of at least 1 (0 behind a back edge)."""
     graph = _flat(graph)
-    back, lag = graph.recurrent_edges, dict.fromkeys(graph.nodes, 0)
-    for _ in range(len(graph.nodes) + 1):
-        changed = False
-        for name in graph.order:
-            node = graph.nodes[name]
-            bound = max([lag[p] - ((p, name) in back) for p in graph.predecessors(name)],
-                        default=0)
-            if isinstance(node, MATRICES):
-                bound += 1 - _least_delay(node, dt)
-            bound = max(bound, _bias_lag(graph, name))
-            if bound > lag[name]:
-                lag[name], changed = bound, True
-        if not changed:
-            return lag
-    growing = sorted(k for k in graph.nodes if lag[k] > len(graph.nodes))
-    raise GraphError(f"the loop through {', '.join(growing[:6])} needs a synaptic delay of at "
-                     "least 1 step per projection on SpiNNaker (sPyNNaker's least delay), "
-                     "more than its delays and back edge give; give its recurrent synapses "
-                     "more delay")
+    return view.lags(graph, dt, 1, lambda name: _bias_lag(graph, name), "SpiNNaker")
 
 
 def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
@@ -117,7 +96,7 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     net = lower(graph, options, chip)
     feeds, steps, batch = _feeds(graph, inputs)
     lag = lags(graph, options.dt)
-    reads = {name: _reads(graph, name) for name in graph.outputs}
+    reads = {name: view.reads(graph, name) for name in graph.outputs}
     extra = max([lag[pop] for pop in reads.values()] + [lag[p] for p in record], default=0)
     total = steps + extra
     feeds = {name: np.concatenate([f, np.zeros((extra, *f.shape[1:]), bool)])
@@ -153,17 +132,7 @@ def _flat(graph: Graph) -> Graph:
 
 
 def _check(graph: Graph, chip: str) -> None:
-    for name, node in graph.nodes.items():
-        if not isinstance(node, NODES):
-            raise UnsupportedNodeError(name, type(node).__name__, chip, list(FAMILY.node_types))
-    unquantized = [name for name, node in graph.nodes.items()
-                   if isinstance(node, MATRICES + POPULATIONS)
-                   and node.hw.get("format") != "spinnaker"]
-    if unquantized:
-        raise OptionError(f"target {chip} needs a graph quantized for SpiNNaker: compile with "
-                          f"-p '{PIPELINE}' (not quantized: {', '.join(unquantized[:5])})")
-    for name in graph.outputs:
-        _reads(graph, name)
+    view.check_nodes(graph, FAMILY, chip, "spinnaker", PIPELINE, "SpiNNaker")
 
 
 def _with_resets(graph: Graph, options: SimOptions) -> Graph:
@@ -180,63 +149,16 @@ def _with_resets(graph: Graph, options: SimOptions) -> Graph:
     return dataclasses.replace(graph, nodes=nodes) if changed else graph
 
 
-def _reads(graph: Graph, output: str) -> str:
-    """The one population an Output reads (through Flatten nodes)."""
-    pops = upstream(graph, output)
-    if len(pops) != 1 or not isinstance(graph.nodes[pops[0]], POPULATIONS):
-        raise GraphError(f"Output '{output}' must read one population, got {pops}")
-    return pops[0]
-
-
-def _ends(graph: Graph, name: str) -> tuple[str, str]:
-    """The matrix's one source (Input or spiking population) and one target population."""
-    sources, targets = upstream(graph, name), downstream(graph, name)
-    if (len(sources) != 1 or not isinstance(graph.nodes[sources[0]], (n.Input, *POPULATIONS))
-            or len(targets) != 1 or not isinstance(graph.nodes[targets[0]], POPULATIONS)):
-        raise GraphError(f"matrix '{name}' must read one Input or population and feed one "
-                         f"population (reads {sources}, feeds {targets})")
-    if isinstance(graph.nodes[sources[0]], READOUTS):
-        raise GraphError(f"matrix '{name}' reads readout '{sources[0]}', whose value is its "
-                         "membrane; SpiNNaker populations send spikes only")
-    return sources[0], targets[0]
-
-
-def _least_delay(node: n.Node, dt: float) -> int:
-    if node.delay is None:
-        return 0
-    steps = np.rint(node.delay / dt)[node.weight != 0]
-    return int(steps.min()) if steps.size else 0
-
-
 def _bias_lag(graph: Graph, name: str) -> int:
     if not isinstance(graph.nodes[name], EXP):
         return 0
     biased = [m for m in graph.predecessors(name) if _biased(graph, m)]
-    return max([1 - _back_edge_after(graph, m) for m in biased], default=0)
+    return max([1 - view.back_edge_after(graph, m) for m in biased], default=0)
 
 
 def _biased(graph: Graph, name: str) -> bool:
     node = graph.nodes[name]
     return isinstance(node, n.Affine) and bool(np.any(node.bias))
-
-
-def _recurrent(graph: Graph, source: str, target: str) -> bool:
-    """Whether the reference delivers source -> target one step late (a back edge)."""
-    return graph.order.index(target) <= graph.order.index(source)
-
-
-def _back_edge_after(graph: Graph, matrix: str) -> bool:
-    """Whether a back edge lies between ``matrix`` and its target (the reference then adds
-    the matrix's bias from step 1 on)."""
-    back, frontier = graph.recurrent_edges, [matrix]
-    while frontier:
-        node = frontier.pop()
-        for succ in graph.successors(node):
-            if (node, succ) in back:
-                return True
-            if isinstance(graph.nodes[succ], n.Flatten):
-                frontier.append(succ)
-    return False
 
 
 def _magnitudes(name: str, values: np.ndarray, shift: int) -> np.ndarray:
@@ -270,10 +192,10 @@ def _projections(graph: Graph, name: str, dt: float, lag: Mapping[str, int],
                  max_steps: int | None) -> list[engine.Connection]:
     """A matrix as its excitatory and inhibitory projections."""
     node = graph.nodes[name]
-    source, target = _ends(graph, name)
+    source, target = view.ends(graph, name, "SpiNNaker")
     pop = graph.nodes[target]
     steps = 0 if node.delay is None else np.rint(node.delay / dt).astype(np.int64)
-    delays = _delays(source, target, steps, lag, _recurrent(graph, source, target),
+    delays = _delays(source, target, steps, lag, view.recurrent(graph, source, target),
                      node.weight != 0, max_steps)
     found = []
     for port, part in (("exc", node.weight > 0), ("inh", node.weight < 0)):
@@ -306,7 +228,7 @@ def _bias_projections(graph: Graph, name: str, bias: np.ndarray, lag: Mapping[st
     if not np.any(bias):
         return []
     pop, found = graph.nodes[name], []
-    back = any(_back_edge_after(graph, m) for m in graph.predecessors(name) if _biased(graph, m))
+    back = any(view.back_edge_after(graph, m) for m in graph.predecessors(name) if _biased(graph, m))
     delay = int(lag[name] + back)
     _delays(ALWAYS, name, delay, {ALWAYS: 0, name: 0}, False, np.ones((1, 1), bool), max_steps)
     for port, part in (("exc", bias > 0), ("inh", bias < 0)):
