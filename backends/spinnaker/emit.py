@@ -11,7 +11,7 @@ writing the Output nodes' spikes (steps, batch, *shape) as ``snnc simulate -o`` 
 The data holds two networks of the same graph, one per simulator, because the two compute
 differently and each gets the parameters under which it reproduces the model:
 
-- ``spinnaker`` (the default) is ``target.lower``'s network, exactly what
+- ``spinnaker`` (the default) is ``target.spinnaker_network``'s network, exactly what
   ``snnc simulate -t spinnaker1`` emulates: the cells are ``params.Cell.pynn()`` (every value
   an s16.15 word, so sPyNNaker writes the words the emulator computes with), the same lags,
   the same projections (a matrix as its excitatory and inhibitory halves, weights
@@ -172,11 +172,11 @@ def _expect(graph: Graph, name: str, feeds, kinds, what: str) -> None:
 
 
 def _spinnaker(graph: Graph, options: SimOptions, chip: str, arrays: dict) -> dict:
-    """sPyNNaker's network: ``target.lower``'s populations (``params.Cell``) and connections,
+    """sPyNNaker's network: ``target.spinnaker_network``'s populations (``params.Cell``) and connections,
     with ``target.lags``: what ``snnc simulate -t spinnaker1`` runs."""
-    from .target import ALWAYS, lags, lower
+    from .target import ALWAYS, lags, spinnaker_network
 
-    net, lag = lower(graph, options, chip), lags(graph, options.dt)
+    net, lag = spinnaker_network(graph, options, chip), lags(graph, options.dt)
     label = lambda name: ALWAYS_ON if name == ALWAYS else name
     inputs, populations, projections = [], [], []
     for pop in net.populations:

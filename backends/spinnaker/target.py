@@ -52,8 +52,8 @@ POPULATIONS = (n.LIF, n.CubaLIF, n.IF, n.LI, n.CubaLI, n.I)
 ALWAYS = "__always_on__"  # a SpikeSourceArray that spikes every step: exp cells' biases
 
 
-def lower(graph: Graph, options: SimOptions = SimOptions(), chip: str = CHIP
-          ) -> engine.Network:
+def spinnaker_network(graph: Graph, options: SimOptions = SimOptions(), chip: str = CHIP
+                      ) -> engine.Network:
     """The engine network of a graph quantized for SpiNNaker (see the module docstring)."""
     graph = _with_resets(_flat(graph), options)
     _check(graph, chip)
@@ -93,7 +93,7 @@ def simulate(graph: Graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     with the reference step for step. outputs: per Output node, its population's spikes, or
     a readout's V (float). ``record``: populations whose v is kept (float)."""
     graph = _flat(graph)
-    net = lower(graph, options, chip)
+    net = spinnaker_network(graph, options, chip)
     feeds, steps, batch = _feeds(graph, inputs)
     lag = lags(graph, options.dt)
     reads = {name: view.reads(graph, name) for name in graph.outputs}

@@ -14,7 +14,7 @@
 - Under sPyNNaker 1!7.4.1 with a virtual board (a spynnaker.cfg in a temporary HOME) the
   script maps: one core per population and source, DelayExtension cores for delays beyond
   the on-core span, and the ring-buffer shifts the quantize pass chose; the script's
-  sPyNNaker network is ``target.lower``'s (``params.Cell``: LIF biases as i_offset, so digits
+  sPyNNaker network is ``target.spinnaker_network``'s (``params.Cell``: LIF biases as i_offset, so digits
   has no always-on source). snnc's own mapping (``snnc compile`` artefacts) is compared with
   sPyNNaker's: cores, DelayExtension cores and routing entries per chip (numbers in
   ``test_snnc_mapping_against_spynnakers``).
@@ -261,7 +261,7 @@ def test_spynnaker_maps_the_digits_script(tmp_path):
     with np.load(DIGITS / "test_spikes.npz") as data:
         mapping = on_virtual_board(tmp_path, data["spikes"][:, :1])
     cores = network_cores(mapping)
-    # the LIFs' biases are i_offset (as target.lower): no always-on source
+    # the LIFs' biases are i_offset (as target.spinnaker_network): no always-on source
     assert cores == {"input": ["SpikeSourceArrayVertex"], "lif1": ["PopulationVertex"],
                      "lif2": ["PopulationVertex"]}
     for name in ("lif1", "lif2"):  # 128 and 10 neurons: one core each
