@@ -5,6 +5,7 @@
 - The wheel holds every package folder (setup.py finds them; a new backend needs no edit).
 """
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,21 @@ def test_the_wheel_holds_every_package_folder(tmp_path):
     assert not missing, f"package folders left out of the wheel: {missing}"
     tomls = {p.name for p in (ROOT / "hw_models").glob("*.toml")}
     assert tomls <= {Path(name).name for name in shipped if name.startswith("snnc/hw_models/")}
+
+
+UNSAFE = re.compile(r"\bpickle\b|\bdill\b|torch\.load\(|allow_pickle\s*=\s*True|\beval\(|\bexec\(")
+
+
+def test_no_untrusted_data_is_unpickled_or_evaluated():
+    """Model files, inputs and program directories are HDF5, .npz and JSON read as data:
+    nothing in snnc unpickles, evaluates or executes what a file holds (a Python factory runs
+    only when the user names one as MODEL), and every np.load refuses pickled arrays."""
+    bad = []
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            text = path.read_text()
+            bad += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in UNSAFE.finditer(text)]
+            loads = re.findall(r"np\.load\([^)]*\)", text)
+            bad += [f"{path.relative_to(ROOT)}: {call}" for call in loads
+                    if "allow_pickle=False" not in call]
+    assert not bad, "\n".join(bad)
