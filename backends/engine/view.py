@@ -10,6 +10,8 @@ steps behind, and its synapses get the delays that keep every arrival in step.
 """
 from __future__ import annotations
 
+import functools
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -18,6 +20,24 @@ from snnc.errors import GraphError, OptionError, UnsupportedNodeError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 from snnc.ir.graph import downstream, upstream
+
+
+def lowered_once(lower: Callable) -> Callable:
+    """``lower(graph, *args, **kwargs)`` built once per graph and arguments for as long as the
+    graph lives: the batch slices of one ``simulate`` (and an ``emit`` beside it) reuse the
+    lowered network instead of rebuilding it. Graphs are immutable and networks are not
+    changed by a run (each run starts its own runners), so the reuse is exact."""
+    built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @functools.wraps(lower)
+    def cached(graph: Graph, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        per_graph = built.setdefault(graph, {})
+        if key not in per_graph:
+            per_graph[key] = lower(graph, *args, **kwargs)
+        return per_graph[key]
+
+    return cached
 
 
 def check_nodes(graph: Graph, family, chip: str, fmt: str, pipeline: str, what: str) -> None:

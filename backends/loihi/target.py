@@ -82,6 +82,7 @@ ALWAYS = "__always_on__"  # the input neuron that carries CubaLIF / CubaLI Affin
 SPARSE_BELOW = 0.5
 
 
+@view.lowered_once
 def lava_network(graph: Graph, options: SimOptions = SimOptions(), chip: str = "loihi2", *,
           sparse_below: float = SPARSE_BELOW) -> LoihiNetwork:
     """The Lava process network of a graph quantized for Loihi (see the module docstring).

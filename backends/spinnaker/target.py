@@ -52,6 +52,7 @@ POPULATIONS = (n.LIF, n.CubaLIF, n.IF, n.LI, n.CubaLI, n.I)
 ALWAYS = "__always_on__"  # a SpikeSourceArray that spikes every step: exp cells' biases
 
 
+@view.lowered_once
 def spinnaker_network(graph: Graph, options: SimOptions = SimOptions(), chip: str = CHIP
                       ) -> engine.Network:
     """The engine network of a graph quantized for SpiNNaker (see the module docstring)."""

@@ -328,3 +328,11 @@ def test_paper_braille_recurrent_network_runs_in_step_with_the_reference():
     ref = reference(quantized, x, options).outputs["output"]
     got = target.simulate(quantized, x, options).outputs["output"]
     assert ref.sum() > 1000 and np.mean(got == ref) >= 0.999
+
+
+def test_a_graph_is_lowered_once_for_all_its_runs(digits):
+    """The batch slices of one simulate (and an emit beside it) reuse the lowered network."""
+    quantized = digits[1]
+    first = target.lava_network(quantized, OPTIONS)
+    assert target.lava_network(quantized, OPTIONS) is first
+    assert target.lava_network(quantized, OPTIONS, sparse_below=0) is not first
