@@ -5,8 +5,8 @@ in bounded time and memory.
 The runs are in-process (``snnc.cli.main``), as a subprocess costs about 1.5 s of imports; a
 sample runs as a user runs it, in a fresh process. Memory is each run's own: traced
 allocations in process, a fresh process's own peak resident memory (``VmHWM``); the test
-process's high-water mark would be the whole session's, and a child inherits it. snnc's memory limit is fixed at 16 MB, so the absurd
-sizes are refused the same way on any machine.
+process's high-water mark would be the whole session's, and a child inherits it. snnc's
+memory limit is fixed at 16 MB, so the absurd sizes are refused the same way on any machine.
 """
 import os
 import subprocess
