@@ -48,3 +48,24 @@ def test_nir_dict_import_is_linear():
     start = time.perf_counter()
     graph = graph_from_dict(raw)
     assert len(graph.nodes) == SIZE + 2 and time.perf_counter() - start < BOUND_S
+
+
+def test_a_long_matrix_chain_normalizes_and_schedules_in_linear_time():
+    """normalize merges a chain of 4,000 Affine nodes in one rewrite (it rebuilt the graph per
+    pair: 70 s), and the reference schedules what is left with one Tarjan pass."""
+    from snnc.backends import get_target
+    from snnc.ir import LIF, Affine
+    from snnc.passes import PassContext, parse, run_pipeline
+
+    nodes = {"input": Input(shape=(2,)), "output": Output(shape=(2,)),
+             "lif": LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2),
+                        v_threshold=np.ones(2), v_reset=np.zeros(2))}
+    names = ["input", *(f"a{i}" for i in range(SIZE)), "lif", "output"]
+    nodes.update({name: Affine(weight=np.eye(2), bias=np.full(2, 1e-4)) for name in names[1:-2]})
+    graph = Graph(nodes=nodes, edges=list(zip(names, names[1:])))
+    start = time.perf_counter()
+    merged, (record,) = run_pipeline(graph, parse("normalize"), PassContext())
+    get_target("reference").simulate(graph, np.ones((3, 1, 2), np.float32))
+    assert time.perf_counter() - start < 5 * BOUND_S
+    assert len(merged.nodes) == 4 and record.report["linear_merged"] == SIZE - 1
+    np.testing.assert_allclose(merged.nodes["a3999"].bias, 0.4, rtol=1e-3)
