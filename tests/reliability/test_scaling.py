@@ -69,3 +69,16 @@ def test_a_long_matrix_chain_normalizes_and_schedules_in_linear_time():
     assert time.perf_counter() - start < 5 * BOUND_S
     assert len(merged.nodes) == 4 and record.report["linear_merged"] == SIZE - 1
     np.testing.assert_allclose(merged.nodes["a3999"].bias, 0.4, rtol=1e-3)
+
+
+def test_a_long_run_of_identities_normalizes_in_linear_time():
+    """Identity Scales go in one rewrite per run (a graph rebuild per node: 4,000 took ~60 s)."""
+    from snnc.passes import PassContext, parse, run_pipeline
+
+    nodes, edges = chain(SIZE)
+    start = time.perf_counter()
+    normal, (record,) = run_pipeline(Graph(nodes=nodes, edges=edges), parse("normalize"),
+                                     PassContext())
+    assert time.perf_counter() - start < BOUND_S
+    assert sorted(normal.nodes) == ["input", "output"]
+    assert record.report["identity_removed"] == SIZE
