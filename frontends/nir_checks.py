@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from snnc.errors import GraphError
+from snnc.ir.values import short
 
 MAX_NESTING = 64  # graphs inside graphs; NIR files in circulation nest one or two
 EDGES_FORM = "NIR stores edges as an (N, 2) array of node names"
@@ -34,7 +35,7 @@ def node_type(name: str, raw: Any) -> str:
     if kind is None:
         raise GraphError(f"node '{name}': has no 'type' field")
     if not isinstance(kind, str):
-        raise GraphError(f"node '{name}', field 'type': {_short(kind)} is not a type name")
+        raise GraphError(f"node '{name}', field 'type': {short(kind)} is not a type name")
     return kind
 
 
@@ -71,7 +72,7 @@ def edge_list(value: Any) -> list[tuple[str, str]]:
     names = [decode(v) for v in array.ravel()]
     wrong = next((v for v in names if not isinstance(v, str)), None)
     if wrong is not None:
-        raise GraphError(f"field 'edges': {_short(wrong)} is not a node name; {EDGES_FORM}")
+        raise GraphError(f"field 'edges': {short(wrong)} is not a node name; {EDGES_FORM}")
     return list(zip(names[::2], names[1::2]))
 
 
@@ -92,7 +93,7 @@ def _seconds(field: str, value: Any) -> float:
             raise TypeError("complex")
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise GraphError(f"field '{field}': {_short(value)} is not a number of seconds") from None
+        raise GraphError(f"field '{field}': {short(value)} is not a number of seconds") from None
     if array.size != 1:
         raise GraphError(f"field '{field}': holds {array.size} values, not one number of seconds")
     seconds = float(array.reshape(()))
@@ -111,8 +112,3 @@ def require_output(kinds: dict[str, str]) -> None:
     """A model without an Output node computes nothing anyone can see."""
     if kinds and "Output" not in kinds.values():
         raise GraphError("graph has no Output node")
-
-
-def _short(value: Any) -> str:
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:37] + "..."
