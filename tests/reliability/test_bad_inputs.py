@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from snnc.cli import main
-from tests.reliability.corpus import (BAD_INPUTS, BAD_MODELS, build_corpus, build_inputs,
-                                      valid_input, valid_tree, write_tree)
+from tests.reliability.corpus import (BAD_MODELS, build_corpus, valid_input, valid_tree,
+                                      write_tree)
+from tests.reliability.input_corpus import BAD_INPUTS, build_inputs
 
 MEMORY_LIMIT = "16M"
 SECONDS_IN_PROCESS = 5.0  # each refusal takes about 0.01 s
