@@ -17,6 +17,17 @@ import numpy as np
 BUILTIN_KINDS = ("spikes", "synaptic_events", "neuron_updates")
 
 
+def kind_property(kind: str) -> property:
+    """One counter kind as an attribute: ``counters.spikes`` is ``counters.counts["spikes"]``."""
+    def get(self) -> dict[str, np.ndarray]:
+        return self.counts[kind]
+
+    def put(self, per_name: Mapping[str, np.ndarray]) -> None:
+        self.counts[kind] = dict(per_name)
+
+    return property(get, put)
+
+
 class Counters:
     """Per-step activity, summed over the batch: ``counts[kind][name]`` is an int64 array
     shaped (steps,) for one population or connection ``name``.
@@ -41,29 +52,9 @@ class Counters:
         self.counts: dict[str, dict[str, np.ndarray]] = {
             kind: dict(per_name or {}) for kind, per_name in given.items()}
 
-    @property
-    def spikes(self) -> dict[str, np.ndarray]:
-        return self.counts["spikes"]
-
-    @spikes.setter
-    def spikes(self, per_name: Mapping[str, np.ndarray]) -> None:
-        self.counts["spikes"] = dict(per_name)
-
-    @property
-    def synaptic_events(self) -> dict[str, np.ndarray]:
-        return self.counts["synaptic_events"]
-
-    @synaptic_events.setter
-    def synaptic_events(self, per_name: Mapping[str, np.ndarray]) -> None:
-        self.counts["synaptic_events"] = dict(per_name)
-
-    @property
-    def neuron_updates(self) -> dict[str, np.ndarray]:
-        return self.counts["neuron_updates"]
-
-    @neuron_updates.setter
-    def neuron_updates(self, per_name: Mapping[str, np.ndarray]) -> None:
-        self.counts["neuron_updates"] = dict(per_name)
+    spikes = kind_property("spikes")
+    synaptic_events = kind_property("synaptic_events")
+    neuron_updates = kind_property("neuron_updates")
 
     @property
     def kinds(self) -> tuple[str, ...]:
