@@ -97,6 +97,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pipeline", metavar="SPEC",
                         help="passes to compile with first (default: each target's pipeline; "
                              "none for a program directory)")
+    parser.add_argument("--trials", type=_positive, default=1, metavar="K",
+                        help="Monte Carlo: run a stochastic target K times, seeds S..S+K-1, "
+                             "and give the spread (default 1)")
 
 
 def add_chips(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +108,7 @@ def add_chips(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sim_options(parser: argparse.ArgumentParser) -> None:
-    from .options import DTYPES, INTEGRATORS, RESETS, SimOptions
+    from .options import DTYPES, INTEGRATORS, RESETS, SimOptions, parse_device
 
     default = SimOptions()
     parser.add_argument("--dt", type=float,
@@ -117,6 +120,18 @@ def add_sim_options(parser: argparse.ArgumentParser) -> None:
                              f"(default {default.reset})")
     parser.add_argument("--dtype", choices=DTYPES,
                         help=f"arithmetic of float simulation (default {default.dtype})")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help=f"seed of an emulated chip's random draws (default {default.seed})")
+    parser.add_argument("--device", action="append", type=parse_device, metavar="KEY=VALUE",
+                        help="override a device or periphery setting of the emulated chip "
+                             "(repeatable; see `snnc targets` for each target's keys)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 class Terminated(BaseException):

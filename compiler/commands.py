@@ -29,8 +29,10 @@ def load(args: argparse.Namespace) -> tuple[Graph, SimOptions, dict]:
     else:
         graph = load_model(args.model, calibration.get("inputs"))
         base = SimOptions(dt=float(graph.metadata.get("dt", SimOptions.dt)))
-    given = {k: getattr(args, k) for k in ("dt", "integrator", "reset", "dtype")
+    given = {k: getattr(args, k) for k in ("dt", "integrator", "reset", "dtype", "seed")
              if getattr(args, k, None) is not None}
+    if getattr(args, "device", None):  # added to (and overriding) a program's own settings
+        given["device"] = {**dict(base.device), **dict(args.device)}
     return graph, dataclasses.replace(base, **given), calibration
 
 
@@ -120,30 +122,41 @@ def simulate(args: argparse.Namespace) -> None:
     from .program import is_program
     from .progress import simulate_in_slices
     from .atomic import check_output_file
-    from .results import save_recording, summarize
+    from .options import check_device_keys
+    from .results import save_recording, summarize, trial_spread
 
     if args.output:
         check_output_file(args.output)
     target = get_target(args.target)
     graph, options, calibration = load(args)
+    check_device_keys(options, [target])
     if not is_program(args.model):  # compile on the fly, as `compile` would
         graph = target.compile(graph, options, args.pipeline, calibration)[0]
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
+    trials = args.trials if target.stochastic else 1
+    if args.trials > 1 and trials == 1:
+        print(f"target {args.target} is deterministic: one trial, not {args.trials}")
     start = time.perf_counter()
-    recording = simulate_in_slices(
-        lambda part: target.simulate(graph, part, options, record=args.record), inputs,
-        f"simulating on {args.target}")
+    recordings = [simulate_in_slices(
+        lambda part: target.simulate(graph, part, dataclasses.replace(
+            options, seed=options.seed + k), record=args.record), inputs,
+        f"simulating on {args.target}" + (f" (trial {k + 1}/{trials})" if trials > 1 else ""))
+        for k in range(trials)]
     elapsed = time.perf_counter() - start
-    print(summarize(graph, recording, options, f"{Path(args.model).name} on {args.target}", elapsed))
+    print(summarize(graph, recordings[0], options, f"{Path(args.model).name} on {args.target}",
+                    elapsed))
+    if trials > 1:
+        print(trial_spread(recordings, options.seed))
     if args.output:
-        save_recording(recording, options, args.output)
+        save_recording(recordings[0], options, args.output, recordings[1:])
         print(f"wrote {args.output}")
 
 
 def report(args: argparse.Namespace) -> None:
-    from snnc.backends import target_names
+    from snnc.backends import get_target, target_names
 
     from .atomic import atomic_path, check_output_file
+    from .options import check_device_keys
     from .errors import OptionError
     from .inputs import load_labels, load_spikes
     from .program import is_program, read_program
@@ -161,13 +174,14 @@ def report(args: argparse.Namespace) -> None:
     if unknown:
         raise OptionError(f"unknown target(s) {', '.join(unknown)} (available: "
                           f"{', '.join(known)})")
+    check_device_keys(options, [get_target(t) for t in names])
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
     program = Path(args.model) if compiled_for else None
     data = build(graph, names, options, inputs, chips=args.chips, program=program,
                  compiled_for=compiled_for,
                  pipeline=args.pipeline, labels=labels, energy_model=args.energy_model,
-                 calibration=calibration)
+                 calibration=calibration, trials=args.trials)
     text = format_report(data, Path(args.model).name, args.format)
     if args.output:
         with atomic_path(args.output) as tmp:
@@ -189,6 +203,10 @@ def targets(args: argparse.Namespace) -> None:
         print(f"  {'':<12} default pipeline: {target.pipeline or '(none)'}")
         if target.chip:
             print(f"  {'':<12} chip model: {target.chip} (mapping, cost report)")
+        if target.stochastic:
+            print(f"  {'':<12} stochastic: --seed S and --trials K draw its random parts")
+        for key, what in target.device_keys.items():
+            print(f"  {'':<12} --device {key}=...: {what}")
     print("chip models (hw_models/, every number sourced; for passes such as check{chip=...}):")
     runs = {}
     for name in target_names():

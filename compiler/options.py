@@ -30,12 +30,19 @@ class SimOptions:
         Synaptic / RLeaky / RSynaptic zero reset); ``none`` never resets. A neuron node's own
         ``reset`` field, set by the frontends, overrides this option.
     dtype: the arithmetic of the simulation (float32 as Norse and snnTorch).
+    seed: draws of an emulated chip's random parts (stochastic synapses, device instances,
+        read noise); trial k of ``--trials`` runs with seed + k. Deterministic targets ignore it.
+    device: (key, value) settings of the emulated chip's devices and periphery that override
+        its chip model (``--device read_noise=0``), sorted by key; each family names the keys
+        it takes (``device_settings``) and refuses others.
     """
 
     dt: float = 1e-4
     integrator: str = "euler"
     reset: str = "to_v_reset"
     dtype: str = "float32"
+    seed: int = 0
+    device: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.dt) and self.dt > 0):
@@ -44,6 +51,13 @@ class SimOptions:
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}; "
                                   f"got '{getattr(self, name)}'")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise OptionError(f"seed must be a non-negative integer, got {self.seed!r}")
+        pairs = self.device.items() if isinstance(self.device, dict) else self.device
+        pairs = tuple(sorted((str(k), str(v)) for k, v in pairs))  # lists from a manifest
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise OptionError(f"device: a key is given twice ({pairs})")
+        object.__setattr__(self, "device", pairs)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,3 +67,48 @@ def gain(tau: np.ndarray, options: SimOptions) -> np.ndarray:
     """Per-step relaxation factor toward the target: dt/tau or 1 - exp(-dt/tau), in float64."""
     ratio = options.dt / np.asarray(tau).astype(np.float64)
     return ratio if options.integrator == "euler" else -np.expm1(-ratio)
+
+
+def parse_device(text: str) -> tuple[str, str]:
+    """One ``--device KEY=VALUE`` argument."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise OptionError(f"--device takes KEY=VALUE, got '{text}'")
+    return key.strip(), value.strip()
+
+
+def device_settings(options: SimOptions, defaults: dict) -> dict:
+    """``defaults`` (each key a target takes: its value, a bool, int, float or str) with the
+    ``device`` settings given for those keys, read as the default's type. Keys of other
+    targets are left to them (``check_device_keys`` refuses keys no target takes)."""
+    out = dict(defaults)
+    for key, text in options.device:
+        if key in defaults:
+            out[key] = _typed(text, defaults[key], key)
+    return out
+
+
+def check_device_keys(options: SimOptions, targets: list) -> None:
+    """Every ``--device`` key is one that one of ``targets`` takes (``Target.device_keys``)."""
+    known = {key for target in targets for key in target.device_keys}
+    unknown = [key for key, _ in options.device if key not in known]
+    if unknown:
+        names = ", ".join(t.name for t in targets)
+        raise OptionError(f"no device setting '{unknown[0]}' on {names} (settings: "
+                          f"{', '.join(sorted(known)) or 'none'})")
+
+
+def _typed(text: str, default, key: str):
+    kind = type(default)
+    if kind is bool:
+        if text.lower() not in ("true", "false", "1", "0", "on", "off", "yes", "no"):
+            raise OptionError(f"device setting {key} is true or false, got '{text}'")
+        return text.lower() in ("true", "1", "on", "yes")
+    try:
+        value = kind(text) if kind in (int, float) else text
+    except ValueError:
+        raise OptionError(f"device setting {key} is a{'n' if kind is int else ''} "
+                          f"{kind.__name__}, got '{text}'") from None
+    if isinstance(value, float) and not np.isfinite(value):
+        raise OptionError(f"device setting {key} must be finite, got '{text}'")
+    return value

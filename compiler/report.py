@@ -9,6 +9,7 @@ One input sequence (one batch row) is one inference.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -24,7 +25,8 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, program=None, pipeline: str | None = None,
            labels: np.ndarray | None = None, energy_model: str | None = None,
-           calibration: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+           calibration: Mapping[str, np.ndarray] | None = None, trials: int = 1
+           ) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
     ``compiled_for`` names the target a program MODEL was compiled for (its graph is used as
@@ -34,7 +36,9 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     per batch row), each entry also gives the accuracy of the first output's class (the unit
     with the largest sum over time), and the data the reference's. ``energy_model`` names the
     chip's ``[energy.*]`` table to use (default: the chip's own); ``calibration`` ("spikes",
-    "labels") feeds data-driven passes, as in ``snnc compile``."""
+    "labels") feeds data-driven passes, as in ``snnc compile``. With ``trials`` K > 1, a
+    stochastic target runs K seeds (``options.seed`` + k): the entry is the first trial's, with
+    the spread over all K under "trials"."""
     from snnc.backends import get_target
 
     reference = simulate_in_slices(
@@ -47,8 +51,11 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
             compiled = (graph if name == compiled_for
                         else target.compile(graph, options, pipeline, calibration)[0])
             stored = program if name == compiled_for else None
-            entries[name] = _entry(name, target, compiled, options, inputs, reference,
-                                   chips, labels, energy_model, stored)
+            runs = trials if target.stochastic else 1
+            done = [_entry(name, target, compiled, replace(options, seed=options.seed + k),
+                           inputs, reference, chips, labels, energy_model, stored)
+                    for k in range(runs)]
+            entries[name] = done[0] if runs == 1 else {**done[0], "trials": spread(done)}
         except SnncError as error:  # this target cannot run or price it: say why, go on
             entries[name] = {"description": target.description, "error": str(error)}
             errors.append(error)
@@ -61,6 +68,22 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     if labels is not None:
         data["reference_accuracy"] = accuracy(reference.outputs, labels)
     return data
+
+
+def spread(entries: list[dict]) -> dict[str, Any]:
+    """Mean, standard deviation, least and most over trials of accuracy, the first output's
+    share of equal values, and energy per inference."""
+    figures = {"fidelity_equal": [next(iter(e["fidelity"].values()))["equal"] for e in entries]}
+    if "accuracy" in entries[0]:
+        figures["accuracy"] = [e["accuracy"] for e in entries]
+    if "cost" in entries[0]:
+        figures["energy_per_inference"] = [e["cost"]["total"] for e in entries]
+    out: dict[str, Any] = {"count": len(entries)}
+    for key, values in figures.items():
+        v = np.asarray(values, dtype=float)
+        out[key] = {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()),
+                    "max": float(v.max())}
+    return out
 
 
 def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
@@ -82,18 +105,25 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     chip = target.chip_model()
     if chip is None:
         return entry
-    from snnc.hw_models.cost import estimate
-
     mapping = _mapping(target, graph, chip, chips, recording.activity, program)
     if mapping is None:
         return entry
-    ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
-    cost = estimate(chip, recording.counters, steps_per_inference=ran,
-                    batch=recording.batch, placement=placement_of(mapping),
-                    hops=hops_of(mapping), model=energy_model)
-    entry.update(chip=chip.name, mapping=mapping.fit, traffic=mapping.routes.totals(),
+    price = target.family.cost or slice_cost
+    cost = price(chip, recording, mapping, model=energy_model)
+    entry.update(chip=chip.name, mapping=mapping.fit, mapping_summary=mapping.summary(),
                  cost=cost.to_dict(), cost_lines=cost.lines())
+    if hasattr(mapping, "routes"):
+        entry["traffic"] = mapping.routes.totals()
     return entry
+
+
+def slice_cost(chip, recording, mapping, model=None):
+    """The core-slice cost model on a ``map_graph`` mapping (the default of ``Family.cost``)."""
+    from snnc.hw_models.cost import estimate
+
+    ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
+    return estimate(chip, recording.counters, steps_per_inference=ran, batch=recording.batch,
+                    placement=placement_of(mapping), hops=hops_of(mapping), model=model)
 
 
 def _mapping(target, graph, chip, chips, activity, program):
@@ -158,7 +188,13 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
     for out, f in entry["fidelity"].items():
         lines.append(f"  fidelity '{out}' vs the {versus}: "
                      f"{100 * f['equal']:.2f} % equal, max |diff| {f['max_abs_diff']:.4g}")
-    if "mapping" in entry:
+    if "trials" in entry:
+        lines += _trial_lines(entry["trials"])
+    if "mapping" in entry and "traffic" not in entry:  # a family's own mapping artefact
+        lines.append(f"  mapping: {entry['mapping_summary']}")
+        body = entry["cost_lines"]
+        lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
+    elif "mapping" in entry:
         fit, t = entry["mapping"], entry["traffic"]
         lines.append(f"  mapping: {fit['cores']['need']} cores on {fit['chips']['need']} "
                      f"chip(s) of {fit['chip']}; {t['packets']} packets, {t['packet_hops']} "
@@ -170,3 +206,14 @@ def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[s
         body = entry["cost_lines"]
         lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
     return lines
+
+
+def _trial_lines(trials: dict) -> list[str]:
+    out = [f"  over {trials['count']} trials (seeds): mean +- std [min, max]"]
+    for key, unit, scale in (("accuracy", "%", 100), ("fidelity_equal", "% equal", 100),
+                             ("energy_per_inference", "uJ", 1e6)):
+        if key in trials:
+            f = {k: scale * v for k, v in trials[key].items() if k != "count"}
+            out.append(f"    {key:<22} {f['mean']:.4g} +- {f['std']:.3g} {unit} "
+                       f"[{f['min']:.4g}, {f['max']:.4g}]")
+    return out

@@ -30,9 +30,23 @@ def summarize(graph: Graph, recording, options: SimOptions, title: str, seconds:
     return "\n".join(lines)
 
 
-def save_recording(recording, options: SimOptions, path: str | Path) -> None:
-    """Outputs (by Output node name) and recorded states ("node.var") in one .npz."""
+def trial_spread(recordings: list, seed: int) -> str:
+    """Per output, its sum over steps, batch and units in each trial: mean, std, range."""
+    lines = [f"  over {len(recordings)} trials (seeds {seed}..{seed + len(recordings) - 1}):"]
+    for name in recordings[0].outputs:
+        sums = np.array([float(r.outputs[name].sum()) for r in recordings])
+        lines.append(f"  output '{name}': sum {sums.mean():.6g} +- {sums.std():.3g} "
+                     f"[{sums.min():.6g}, {sums.max():.6g}]")
+    return "\n".join(lines)
+
+
+def save_recording(recording, options: SimOptions, path: str | Path, more=()) -> None:
+    """Outputs (by Output node name) and recorded states ("node.var") in one .npz; with
+    ``more`` trials, each output also as "NAME.trials", the trials stacked first."""
     arrays = {**recording.outputs, **recording.states}
+    for name in recording.outputs if more else ():
+        arrays[f"{name}.trials"] = np.stack([recording.outputs[name]]
+                                            + [r.outputs[name] for r in more])
     arrays["dt"] = np.float64(options.dt)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as file:

@@ -11,6 +11,7 @@ simulate, and, where a real toolchain exists, how to emit for it. Targets live i
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
@@ -57,13 +58,20 @@ class Family:
     sources_on_cores: whether Input nodes (spike sources) occupy cores of their own.
     mapping: the mapping stage, (graph, chip, chips=None, activity=None, family=) -> ``Mapping``:
         core slices (``snnc.mapping.map_graph``) unless the family brings its own; None: the
-        family has no mapping (yet)."""
+        family has no mapping (yet). A family's own mapping returns any artefact with
+        ``fit`` (a JSON-able dict of need against limit per resource), ``summary()`` (one
+        line) and ``write(directory) -> [file names]`` (its JSON files in a program).
+    cost: how a run is priced, (chip, recording, mapping, model=None) -> a cost report with
+        ``total`` (J per inference), ``inference_time`` (s), ``terms``, ``to_dict()`` and
+        ``lines()``; None: the core-slice cost model (``snnc.hw_models.cost.estimate``) on a
+        ``map_graph`` mapping."""
 
     kind: str
     supported: Mapping[type, str]
     formats: tuple[Format, ...] = ()
     sources_on_cores: bool = False
     mapping: Optional[Callable[..., Any]] = map_graph
+    cost: Optional[Callable[..., Any]] = None
 
     @property
     def node_types(self) -> tuple[str, ...]:
@@ -79,7 +87,12 @@ class Target:
     chip: a bundled chip model's name or a TOML path (None: no chip, as the reference);
     agreement: the stated tolerance, the least share of outputs that agree with the float
         reference run of the same compiled graph (``snnc.passes.fidelity.output_agreement``)
-        on the graphs it supports; the conformance suite (tests/targets/) holds it to it."""
+        on the graphs it supports; the conformance suite (tests/targets/) holds it to it.
+    stochastic: whether a run draws from ``options.seed`` (stochastic synapses, device
+        instances, noise), so that ``--trials K`` runs K seeds; a deterministic target runs
+        one trial whatever K.
+    device_keys: {key: what it sets} of the ``--device KEY=VALUE`` settings it takes
+        (``snnc.options.device_settings`` reads them, the chip model gives the defaults)."""
 
     name: str
     description: str
@@ -89,6 +102,8 @@ class Target:
     pipeline: str = ""
     emit: Optional[Callable[..., list]] = None
     agreement: float = 1.0
+    stochastic: bool = False
+    device_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def chip_model(self) -> Any:
         """The loaded chip model (``snnc.hw_models.Chip``), or None."""

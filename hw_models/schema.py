@@ -23,6 +23,10 @@ from typing import Iterator, Mapping, Optional
 
 from snnc.errors import SnncError
 
+from .schema_fields import q, text
+from .schema_rram import Crossbar  # family sections live in their own modules
+from .schema_sfq import Sfq
+
 EVIDENCE = ("measured", "simulated", "datasheet", "estimated", "calibrated")
 # A chip's kind names the backend family that runs it (``snnc.backends.FAMILIES``: loihi,
 # spinnaker, sfq, rram, ...); any identifier here, checked against the registry where used.
@@ -38,16 +42,6 @@ STEP_SEMANTICS = (
 
 class ChipModelError(SnncError, ValueError):
     """A chip description is malformed; the message names the file and the key."""
-
-
-def q(unit: Optional[str], kind: type = float, choices: tuple[str, ...] = ()):
-    """A sourced-quantity field in canonical ``unit`` (None for flags and named choices)."""
-    return field(default=None, metadata={"unit": unit, "type": kind, "choices": choices})
-
-
-def text():
-    """A plain text field (a description): not a hardware fact, so it carries no source."""
-    return field(default="", metadata={"plain": True})
 
 
 @dataclass(frozen=True)
@@ -215,51 +209,6 @@ class Timing:
     hop_ew: Optional[float] = q("s")
     hop_ns: Optional[float] = q("s")
     spike_bandwidth_per_tile: Optional[float] = q("spikes/s")
-
-
-@dataclass(frozen=True)
-class Crossbar:
-    """An RRAM crossbar array and its periphery."""
-
-    rows: Optional[int] = q("rows", int)
-    """Word lines: inputs one array sums over."""
-    columns: Optional[int] = q("columns", int)
-    parallel_rows: Optional[int] = q("rows", int)
-    """Rows read at once."""
-    columns_per_adc: Optional[int] = q("columns", int)
-    adc_bits: Optional[int] = q("bits", int)
-    input_bits: Optional[int] = q("bits", int)
-    """Bits applied per row per read (1: a spike is one fixed read pulse, no DAC)."""
-    g_on: Optional[float] = q("S")
-    """Highest programmable conductance."""
-    g_off: Optional[float] = q("S")
-    """Lowest conductance."""
-    read_voltage: Optional[float] = q("V")
-    read_pulse: Optional[float] = q("s")
-    programming_sigma: Optional[float] = q("1")
-    """Programming error, one sigma, as a fraction of g_on."""
-    read_noise: Optional[float] = q("1")
-    """Read noise, one sigma, as a fraction of the ideal output, redrawn every read."""
-
-
-@dataclass(frozen=True)
-class Sfq:
-    """Single-flux-quantum circuit parameters: cell delays and Josephson-junction counts."""
-
-    rate_coded: Optional[bool] = q(None, bool)
-    """Values are pulse rates, not single spikes."""
-    critical_current: Optional[float] = q("A")
-    """Junction critical current I_c; a switching costs about I_c * flux quantum."""
-    jtl_delay: Optional[float] = q("s")
-    jtl_jjs: Optional[int] = q("JJs", int)
-    splitter_delay: Optional[float] = q("s")
-    splitter_jjs: Optional[int] = q("JJs", int)
-    merger_delay: Optional[float] = q("s")
-    merger_jjs: Optional[int] = q("JJs", int)
-    dro_delay: Optional[float] = q("s")
-    dro_jjs: Optional[int] = q("JJs", int)
-    dro_window: Optional[float] = q("s")
-    """Input transition window of the clocked DRO: a second pulse inside it is a violation."""
 
 
 @dataclass(frozen=True)
