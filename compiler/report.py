@@ -109,7 +109,7 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     if mapping is None:
         return entry
     price = target.family.cost or slice_cost
-    cost = price(chip, recording, mapping, model=energy_model)
+    cost = price(chip, recording, mapping, model=energy_model, deployment=None)
     entry.update(chip=chip.name, mapping=mapping.fit, mapping_summary=mapping.summary(),
                  cost=cost.to_dict(), cost_lines=cost.lines())
     if hasattr(mapping, "routes"):
@@ -117,8 +117,9 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
     return entry
 
 
-def slice_cost(chip, recording, mapping, model=None):
-    """The core-slice cost model on a ``map_graph`` mapping (the default of ``Family.cost``)."""
+def slice_cost(chip, recording, mapping, *, model=None, deployment=None):
+    """The core-slice cost model on a ``map_graph`` mapping (the default of ``Family.cost``).
+    ``deployment`` (how inputs reach the chip) is not modelled yet."""
     from snnc.hw_models.cost import estimate
 
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too

@@ -61,7 +61,9 @@ class Family:
         family has no mapping (yet). A family's own mapping returns any artefact with
         ``fit`` (a JSON-able dict of need against limit per resource), ``summary()`` (one
         line) and ``write(directory) -> [file names]`` (its JSON files in a program).
-    cost: how a run is priced, (chip, recording, mapping, model=None) -> a cost report with
+    cost: how a run is priced, (chip, recording, mapping, *, model=None, deployment=None) ->
+        a cost report (model: an ``[energy.NAME]`` table; deployment: how input reaches the
+        chip, e.g. "streamed", "preloaded", "bias"; None: the chip's default) with
         ``total`` (J per inference), ``inference_time`` (s), ``terms``, ``to_dict()`` and
         ``lines()``; None: the core-slice cost model (``snnc.hw_models.cost.estimate``) on a
         ``map_graph`` mapping."""
