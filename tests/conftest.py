@@ -7,6 +7,11 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true",
+                     help="long mode: thousands of random graphs per target (tests/differential)")
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
