@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from snnc.errors import InputError, ModelFileError, OptionError, UnsupportedLayerError
+from snnc.errors import (GraphError, InputError, ModelFileError, OptionError,
+                         UnsupportedLayerError)
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 
@@ -65,6 +66,13 @@ def read_onnx(spec: str, calibration: np.ndarray | None = None, percentile: floa
     if readout not in READOUTS:
         raise OptionError(f"readout must be one of {', '.join(READOUTS)}; got '{readout}'")
     model = load_checked(Path(spec))
+    try:
+        return _converted(model, calibration, percentile, readout)
+    except (GraphError, InputError, ModelFileError, UnsupportedLayerError) as error:
+        raise type(error)(f"{spec}: {error}") from None  # the file, then the node and field
+
+
+def _converted(model: Any, calibration, percentile: float, readout: str) -> Graph:
     chain = convert(model)
     shape = _input_shape(model)
     layers = chain.layers
@@ -115,7 +123,11 @@ def convert(model: Any) -> Chain:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
     chain = Chain(_input_value(model).name, _input_shape(model), constants, opset)
     for index, node in enumerate(graph.node):
-        chain.convert(node, index)
+        try:
+            chain.convert(node, index)
+        except GraphError as error:
+            raise GraphError(f"ONNX node '{node.name or index}' ({node.op_type}): {error}") \
+                from None
     outputs = [o.name for o in graph.output]
     if len(outputs) != 1 or outputs[0] not in chain.tip:
         raise UnsupportedLayerError(f"graph outputs {outputs}: the ONNX frontend needs exactly "
@@ -155,7 +167,10 @@ def _checked_calibration(calibration: Any, shape: tuple[int, ...]) -> np.ndarray
 def _chain_graph(shape: tuple[int, ...], layers: list, metadata: dict) -> Graph:
     builder = SequenceBuilder(shape)
     for name, layer in layers:
-        builder.add(name, layer)
+        try:
+            builder.add(name, layer)
+        except GraphError as error:
+            raise GraphError(f"layer '{name}': {error}") from None
     return builder.graph(metadata)
 
 
