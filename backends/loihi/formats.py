@@ -26,7 +26,9 @@ Choices, all per population:
   float weights are exactly m * 2**e. k is the largest integer that keeps S (v_threshold -
   v_reset) within threshold_bits << threshold_shift and the state width, and the largest
   one-step input of binary spikes (all inputs of one sign at once) within the state width:
-  u wraps there. (Lava does not saturate a_in to its int16 declaration, input_bits, so u's
+  u wraps there. A CubaLIF's current keeps (1 - g_syn) of itself per step, so that input
+  held every step sums to 1 / g_syn times it: that sum is what must fit (the differential
+  tests found u wrapping at 2-75x the width when only one step was counted). (Lava does not saturate a_in to its int16 declaration, input_bits, so u's
   width is the one that binds.) Weight precision does not depend on S (the exponent absorbs
   it); S sets the resolution of the threshold, the bias and the integer membrane.
 - Readouts (LI, CubaLI): Lava has no non-spiking LIF, so they run as an LIF with the largest
@@ -178,7 +180,8 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Widths, setting: Se
         du, factor = kept - spec.du_offset, factor * node.w_in * kept / unity
         settle = settle * kept / unity
         report["tau_syn_error"] = relative_error(node.tau_syn, changes["tau_syn"])
-    scale = _scale(graph, node, factor, inputs, spec)
+    g_syn = float(np.min(kept / unity)) if isinstance(node, CUBA) else 1.0
+    scale = _scale(graph, node, factor, inputs, spec, g_syn)
     if not node.spiking and np.all(settle > 0):
         bound = _readout_bound(graph, node, factor, settle, inputs)
         scale = min(scale, _pow2_scale(factor, _vth_top(spec) / (2 * bound)))
@@ -189,13 +192,16 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Widths, setting: Se
                        report)
 
 
-def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Widths) -> float:
+def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Widths,
+           g_syn: float = 1.0) -> float:
+    """The scale S; ``g_syn``: the least per-step current decay (1: u holds one step), since a
+    current that decays by g_syn per step sums a steady input to 1 / g_syn times it."""
     limits = []
     if node.spiking:
         theta = float(np.max(node.v_threshold - node.v_reset))
         if theta > 0:
             limits.append(min(_vth_top(spec), spec.state_limit) / theta)
-    peak = max(summed_input(graph, inputs, factor))
+    peak = max(summed_input(graph, inputs, factor)) / g_syn
     if peak > 0:
         limits.append(spec.state_limit / peak)
     return _pow2_scale(factor, min(limits, default=None))
