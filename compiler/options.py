@@ -63,6 +63,28 @@ class SimOptions:
         return asdict(self)
 
 
+TIME_CONSTANTS = ("tau", "tau_mem", "tau_syn")
+
+
+def check_stable(graph, options: SimOptions, prefix: str = "") -> None:
+    """Forward Euler multiplies a state by 1 - dt/tau per step: beyond dt/tau = 2 that factor
+    is below -1 and the state oscillates with growing amplitude, a model no chip or framework
+    runs meaningfully. Refuse it, naming the node (nested graphs included) and the way out."""
+    if options.integrator != "euler":
+        return
+    for name, node in graph.nodes.items():
+        if hasattr(node, "nodes"):  # a nested graph
+            check_stable(node, options, f"{prefix}{name}.")
+        for field in TIME_CONSTANTS:
+            tau = getattr(node, field, None)
+            if tau is not None and np.max(options.dt / np.asarray(tau, np.float64)) > 2:
+                raise OptionError(
+                    f"node '{prefix}{name}': dt / {field} = "
+                    f"{np.max(options.dt / np.asarray(tau, np.float64)):.3g} > 2 (dt {options.dt:g} "
+                    f"s, least {field} {np.min(tau):.3g} s): forward Euler diverges; use "
+                    f"--integrator exp or --dt {2 * float(np.min(tau)):.3g} or less")
+
+
 def gain(tau: np.ndarray, options: SimOptions) -> np.ndarray:
     """Per-step relaxation factor toward the target: dt/tau or 1 - exp(-dt/tau), in float64."""
     ratio = options.dt / np.asarray(tau).astype(np.float64)

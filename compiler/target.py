@@ -126,8 +126,11 @@ class Target:
 
     def compile(self, graph: "Graph", options: "SimOptions", pipeline: str | None = None,
                 calibration: Mapping[str, Any] | None = None, after_each=None):
-        """``graph`` after ``pipeline`` (default: the target's), and the pass records."""
+        """``graph`` after ``pipeline`` (default: the target's), and the pass records; a graph
+        forward Euler cannot integrate at this dt is refused (``check_stable``)."""
+        from .options import check_stable
         from .passes import parse, run_pipeline
 
+        check_stable(graph, options)
         spec = self.pipeline if pipeline is None else pipeline
         return run_pipeline(graph, parse(spec), self.context(options, calibration), after_each)
