@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from snnc.backends import target_names
+
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits"
 
@@ -17,7 +19,7 @@ def snnc(cwd: Path, seed: str, *args) -> None:
                    check=True, capture_output=True)
 
 
-@pytest.mark.parametrize("target", ["loihi2", "reference"])
+@pytest.mark.parametrize("target", target_names())  # every target, the new ones as they land
 def test_programs_and_reports_are_byte_identical(tmp_path, target):
     outs = []
     for seed in ("1", "2"):
