@@ -29,9 +29,15 @@ def load_factory(spec: str, calibration: Any = None) -> Graph:
     if not callable(factory):
         raise ModelFileError(f"{path}: no function '{function}'")
     try:
-        module, sample = factory()
-    except Exception as error:  # the user's code
+        made = factory()
+    except (Exception, SystemExit) as error:  # the user's code (sys.exit included)
         raise ModelFileError(f"{spec}: the factory failed: {type(error).__name__}: {error}") from None
+    if not (isinstance(made, (tuple, list)) and len(made) == 2 and hasattr(made[0], "modules")):
+        got = (f"a {len(made)}-tuple" if isinstance(made, (tuple, list))
+               else type(made).__name__)
+        raise ModelFileError(f"{spec}: the factory must return (torch module, sample input), "
+                             f"got {got}")
+    module, sample = made
     framework = framework_of(module)
     if framework is None:
         raise ModelFileError(f"{spec}: the module has no Norse or snnTorch layer "
@@ -58,7 +64,7 @@ def _import(path: Path) -> Any:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
-    except Exception as error:  # the user's code
+    except (Exception, SystemExit) as error:  # the user's code
         raise ModelFileError(f"{path}: cannot import: {type(error).__name__}: {error}") from None
     finally:
         sys.path.remove(folder)

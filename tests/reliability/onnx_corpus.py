@@ -66,6 +66,12 @@ BAD_FACTORIES = {
     "not a torch module": (_factory(
         "import torch\ndef make():\n    return torch.nn.Sequential(torch.nn.Linear(3, 2),"
         " torch.nn.ReLU()), torch.zeros(1, 3)\n"), "no Norse or snnTorch layer"),
+    "returns a number": (_factory("def make():\n    return 42\n"), "must return (torch module, "
+                                                                   "sample input), got int"),
+    "returns the module only": (_factory(
+        "import torch\ndef make():\n    return (torch.nn.Linear(3, 2),)\n"), "got a 1-tuple"),
+    "factory exits": (_factory("import sys\ndef make():\n    sys.exit(3)\n"), "SystemExit"),
+    "file exits on import": (_factory("import sys\nsys.exit(4)\n"), "SystemExit"),
     "import fails": (_factory("import no_such_package_here\ndef make():\n    pass\n"),
                      "no_such_package_here"),
 }
