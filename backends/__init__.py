@@ -17,6 +17,9 @@ TARGETS = {
     "loihi2": "snnc.backends.loihi.targets:LOIHI2",
     "loihi1": "snnc.backends.loihi.targets:LOIHI1",
     "spinnaker1": "snnc.backends.spinnaker.targets:SPINNAKER1",
+    "sfq": "snnc.backends.sfq.targets:SFQ",
+    "sfq_rsfq": "snnc.backends.sfq.targets:SFQ_RSFQ",
+    "sfq_ersfq": "snnc.backends.sfq.targets:SFQ_ERSFQ",
 }
 # chip kind (``[chip] kind`` of a chip TOML) -> "module:attribute" of its ``snnc.target.Family``
 FAMILIES = {

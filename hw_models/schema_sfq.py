@@ -1,11 +1,16 @@
-"""The [sfq] section of a chip file: single-flux-quantum cells, their delays and junctions. Its own module so that the SFQ family's
-facts grow without touching the shared schema (``schema.py`` lists it in ``SECTIONS``)."""
+"""The [sfq] section of a chip file: single-flux-quantum cells, their delays and junctions,
+the emulator's time base and the SFQ-specific cost figures (bias, area, cooling). Its own
+module so that the SFQ family's facts grow without touching the shared schema (``schema.py``
+lists it in ``SECTIONS``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
 from .schema_fields import q
+
+GATES = ("stochastic", "deterministic")
+LOGIC_FAMILIES = ("rsfq", "ersfq", "esfq")
 
 
 @dataclass(frozen=True)
@@ -14,15 +19,48 @@ class Sfq:
 
     rate_coded: Optional[bool] = q(None, bool)
     """Values are pulse rates, not single spikes."""
+    logic_family: Optional[str] = q(None, str, LOGIC_FAMILIES)
+    """How the junctions are biased: rsfq (resistors: static power) or ersfq/esfq (junction
+    limiters and inductors: no static power)."""
     critical_current: Optional[float] = q("A")
     """Junction critical current I_c; a switching costs about I_c * flux quantum."""
+    tick: Optional[float] = q("s")
+    """The emulator's time base: every cell delay is a whole number of ticks."""
     jtl_delay: Optional[float] = q("s")
     jtl_jjs: Optional[int] = q("JJs", int)
     splitter_delay: Optional[float] = q("s")
     splitter_jjs: Optional[int] = q("JJs", int)
     merger_delay: Optional[float] = q("s")
     merger_jjs: Optional[int] = q("JJs", int)
+    merger_window: Optional[float] = q("s")
+    """Two pulses that reach one merger less than this apart collide: the later is lost."""
     dro_delay: Optional[float] = q("s")
     dro_jjs: Optional[int] = q("JJs", int)
     dro_window: Optional[float] = q("s")
     """Input transition window of the clocked DRO: a second pulse inside it is a violation."""
+    gate_delay: Optional[float] = q("s")
+    """The synapse's pass gate (stochastic or deterministic) with its pulse generator."""
+    gate_jjs: Optional[int] = q("JJs", int)
+    pulse_spacing: Optional[float] = q("s")
+    """Time between the pulses of one multi-fluxon weight (at least the merger window)."""
+    neuron_delay: Optional[float] = q("s")
+    neuron_jjs: Optional[int] = q("JJs", int)
+    """The flux-storing integrate-and-fire cell with its threshold and clocked leak."""
+    gates: Optional[str] = q(None, str, GATES)
+    """Synapses by default: stochastic pass gates or deterministic multi-fluxon weights."""
+    serialize: Optional[bool] = q(None, bool)
+    """Whether synapse outputs are released one after another by default (no collisions)."""
+    pulses_per_spike: Optional[int] = q("pulses", int)
+    """Stochastic gates: pulses a spike sends into its gate, each passed with the gate's p."""
+    gate_bias_center: Optional[float] = q("A")
+    """Bias current at which a stochastic gate passes half its pulses (I_0 of the sigmoid)."""
+    gate_bias_width: Optional[float] = q("A")
+    """Bias current per unit of logit(p) (s of p = sigmoid((I_b - I_0) / s))."""
+    area_per_jj: Optional[float] = q("um^2")
+    """Layout area per junction, wiring and bias lines included."""
+    static_power_per_jj: Optional[float] = q("W")
+    """RSFQ bias-resistor dissipation per junction (none for ERSFQ/eSFQ)."""
+    cooling_carnot: Optional[float] = q("W/W")
+    """Carnot work per unit heat at 4.2 K (a lower bound on any cooling factor)."""
+    cooling_practical: Optional[float] = q("W/W")
+    """A large practical plant's figure, the pessimistic end of the report."""

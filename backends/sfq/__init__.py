@@ -1,8 +1,26 @@
-"""The superconducting SFQ family: what it runs. Its target (pulse emulation, circuit mapping)
-and its number format come with the SFQ backend."""
-from snnc.ir import nodes as n
-from snnc.target import PLUMBING, Family, NATIVE
+"""The superconducting SFQ family: what it runs, its number format, its circuit mapping and
+cost model. Its targets (``targets``: one per chip preset) emulate the pulses on the engine.
 
-# Rate-coded SFQ: pulse-count neurons integrate and fire; the preset models no leak.
-# Its mapping (cells, splitter and merger trees) comes with the backend.
-FAMILY = Family(kind="sfq", supported={**PLUMBING, n.IF: NATIVE}, mapping=None)
+Neurons are flux-storing cells (``neurons``): IF counts fluxons, LIF leaks by a clocked
+decrement, CubaLIF adds a current loop; LI, CubaLI and I are readouts whose stored state is
+read out. Matrices become splitter trees, synapse gates and merger trees (``cells``)."""
+from snnc.target import NEURONS, PLUMBING, Family, Format
+
+from .formats import quantize_sfq
+
+
+def _map(*args, **kwargs):
+    from .circuit import map_circuit
+
+    return map_circuit(*args, **kwargs)
+
+
+def _cost(*args, **kwargs):
+    from .cost import estimate
+
+    return estimate(*args, **kwargs)
+
+
+FAMILY = Family(kind="sfq", supported={**PLUMBING, **NEURONS},
+                formats=(Format("sfq", quantize_sfq, default_chip="sfq"),),
+                mapping=_map, cost=_cost)

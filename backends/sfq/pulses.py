@@ -1,0 +1,162 @@
+"""Pulse emulation of one synapse layer on the engine: gates, merger trees, collisions.
+
+The engine hands a synapse model the spikes each step sends (``SynapseRunner.deliver``). A
+spike becomes pulses that reach the leaves of its targets' merger trees at the ticks of
+``cells.layer_timing``: a deterministic synapse sends its |n| pulses ``spacing`` ticks apart;
+a stochastic gate sends ``pulses_per_spike`` pulses and passes each with its probability p
+(one seeded Bernoulli draw per pulse, from the connection's generator). Each passed pulse is
+worth ``worth`` fluxon units at the neuron. Up the merger tree, two pulses that reach one
+merger less than ``window`` ticks apart collide and the later is lost (``collide``).
+
+Fast paths, where pulse timing cannot change the count: with ``serialize`` the gates release
+their pulses one after another (clocked DROs), so nothing collides and the delivered count is
+the gate count; without it, a tree that receives at most one pulse in a step cannot collide,
+and only the (step, batch row) entries holding a tree with two or more pulses are emulated
+pulse by pulse. Counters per send step (summed over the batch): ``pulses_in`` (pulses into the
+gates), ``pulses`` (delivered to neurons), ``collisions`` (lost at mergers), ``fast_path`` and
+``pulse_level`` (batch rows resolved without and with pulse-level emulation), ``serialized``
+(batch rows run with serialised gates: the cost model prices the serialiser from it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("pulses_in", "pulses", "collisions", "fast_path", "pulse_level", "serialized")
+
+
+def collide(tree: np.ndarray, leaf: np.ndarray, time: np.ndarray, tree_depth: np.ndarray,
+            window: int) -> np.ndarray:
+    """Which pulses are lost in their merger trees. Pulse k enters leaf ``leaf[k]`` of tree
+    ``tree[k]`` (of ``tree_depth[k]`` levels) at tick ``time[k]``; every leaf is equally far
+    from the root, so at each level the pulses meeting at one merger (leaf >> level + 1) are
+    compared by their leaf ticks: a pulse less than ``window`` after the last one the merger
+    passed is lost (a merger is dead for its window after passing a pulse, not after losing
+    one). Returns a bool mask of the lost pulses."""
+    lost = np.zeros(len(time), bool)
+    for level in range(int(tree_depth.max(initial=0))):
+        idx = np.flatnonzero(~lost & (tree_depth > level))
+        if len(idx) < 2:
+            break
+        node = leaf[idx] >> (level + 1)
+        order = np.lexsort((time[idx], node, tree[idx]))
+        idx, node = idx[order], node[order]
+        first = np.r_[True, (np.diff(tree[idx]) != 0) | (np.diff(node) != 0)]
+        lost[idx[_greedy(first, time[idx], window)]] = True
+    return lost
+
+
+def _greedy(first: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
+    """Within groups of sorted ticks (``first`` marks each group's start), the pulses lost:
+    those less than ``window`` after the group's last passed pulse. A pulse at least
+    ``window`` after its predecessor always passes; the others are settled in order, one
+    pass per run of close pulses (runs are short, so few passes)."""
+    gap = np.r_[window, np.diff(t)]
+    passed = first | (gap >= window)
+    settled = passed.copy()
+    last = np.where(passed, t, 0)  # tick of the last passed pulse at or before each one
+    lost = np.zeros(len(t), bool)
+    while not settled.all():
+        ready = np.flatnonzero(~settled & np.r_[False, settled[:-1]])
+        ref = last[ready - 1]
+        ok = t[ready] - ref >= window
+        last[ready] = np.where(ok, t[ready], ref)
+        lost[ready] = ~ok
+        settled[ready] = True
+    return lost
+
+
+@dataclass(frozen=True, eq=False)
+class PulseGates:
+    """A synapse layer's gates and trees, per synapse in the engine's fan-out order
+    (``Synapses.fanout_lists``): leaf, tree depth, first-pulse arrival tick and (stochastic)
+    pass probability. ``scale``: the population's fluxon units per unit of this layer."""
+
+    leaf: np.ndarray
+    tree_depth: np.ndarray
+    arrival: np.ndarray
+    probability: np.ndarray | None  # None: deterministic multi-fluxon weights
+    pulses_per_spike: int
+    worth: int
+    scale: int
+    serialize: bool
+    window: int
+    spacing: int
+
+    def start(self, synapses, steps: int, batch: int, rng: np.random.Generator):
+        return _Runner(self, synapses, steps, rng)
+
+    def bound(self, magnitude: int, slots: int) -> int:
+        return int(magnitude) * self.worth * self.scale * max(1, self.pulses_per_spike)
+
+
+class _Runner:
+    def __init__(self, gates: PulseGates, synapses, steps: int, rng: np.random.Generator):
+        self.gates, self.synapses, self.rng = gates, synapses, rng
+        self.tally = {kind: np.zeros(steps, np.int64) for kind in KINDS}
+
+    def counts(self) -> dict:
+        """Per send step, summed over the batch (read by the engine after the run)."""
+        return self.tally
+
+    def deliver(self, partial: np.ndarray, sent: np.ndarray, first_step: int) -> np.ndarray:
+        g = self.gates
+        rows, batch, slots, n_out = partial.shape
+        steps = slice(first_step, first_step + rows)
+        if g.probability is None:
+            got = partial.astype(np.int64)
+            self.tally["pulses_in"][steps] += got.sum(axis=(1, 2, 3))
+            emulate = (got >= 2).any(axis=(2, 3)) if not g.serialize else None
+        else:
+            events = self._events(sent, slots, n_out, np.ones(rows * batch, bool))
+            passed = self.rng.random((len(events[0]), g.pulses_per_spike)) < \
+                g.probability[events[1]][:, None]
+            self.tally["pulses_in"][steps] += np.bincount(
+                events[0] // (slots * n_out * batch), minlength=rows)[:rows] * \
+                g.pulses_per_spike
+            got = np.bincount(events[0], passed.sum(axis=1), rows * batch * slots * n_out)
+            got = got.astype(np.int64).reshape(partial.shape)
+            emulate = (got >= 2).any(axis=(2, 3)) if not g.serialize else None
+        if emulate is not None and emulate.any():
+            lost = self._collisions(sent, got, emulate, passed if g.probability is not None
+                                    else None, events if g.probability is not None else None)
+            got = got - lost
+            self.tally["collisions"][steps] += lost.sum(axis=(1, 2, 3))
+        pulse_level = emulate.sum(axis=1) if emulate is not None else np.zeros(rows, np.int64)
+        self.tally["pulse_level"][steps] += pulse_level
+        self.tally["fast_path"][steps] += batch - pulse_level
+        self.tally["serialized"][steps] += batch if g.serialize else 0
+        self.tally["pulses"][steps] += got.sum(axis=(1, 2, 3))
+        return got * (g.worth * g.scale)
+
+    def _events(self, sent: np.ndarray, slots: int, n_out: int, rows_used: np.ndarray):
+        """Every (spike, synapse) of the sent spikes in the used (step, batch) rows: its tree
+        (flat index into (rows, batch, slots, n_out)) and its fan-out position."""
+        indptr, target, _, slot = self.synapses.fanout_lists()
+        flat = sent.reshape(-1, sent.shape[-1]) & rows_used[:, None]
+        rb, j = np.nonzero(flat)
+        counts = self.synapses.fanout[j]
+        start = np.cumsum(counts) - counts
+        pos = np.arange(int(counts.sum())) + np.repeat(indptr[j] - start, counts)
+        tree = (np.repeat(rb, counts) * slots + slot[pos]) * n_out + target[pos]
+        return tree, pos
+
+    def _collisions(self, sent, got, emulate, passed, events) -> np.ndarray:
+        """Pulses lost per tree (same shape as ``got``) in the rows to emulate."""
+        g = self.gates
+        rows, batch, slots, n_out = got.shape
+        if events is None:  # deterministic: each synapse sends its |n| pulses
+            events = self._events(sent, slots, n_out, emulate.reshape(-1))
+            _, _, weight, _ = self.synapses.fanout_lists()
+            many = weight[events[1]].astype(np.int64)
+            event = np.repeat(np.arange(len(many)), many)
+            k = np.arange(len(event)) - np.repeat(np.cumsum(many) - many, many)
+        else:
+            event, k = np.nonzero(passed)
+        tree, pos = events[0][event], events[1][event]
+        busy = (got.reshape(-1) >= 2)[tree]  # only trees that can collide
+        tree, pos, k = tree[busy], pos[busy], k[busy]
+        lost = collide(tree, g.leaf[pos], g.arrival[pos] + k * g.spacing, g.tree_depth[pos],
+                       g.window)
+        return np.bincount(tree[lost], minlength=got.size).reshape(got.shape)
