@@ -35,16 +35,39 @@ def collide(tree: np.ndarray, leaf: np.ndarray, time: np.ndarray, tree_depth: np
     passed is lost (a merger is dead for its window after passing a pulse, not after losing
     one). Returns a bool mask of the lost pulses."""
     lost = np.zeros(len(time), bool)
+    time = np.asarray(time, np.int64) - int(time.min(initial=0))
+    bits = max(1, int(time.max(initial=0)).bit_length())
+    # A pulse with no other pulse of its tree within the window can neither be lost nor
+    # make another one lost: only the others go up the tree level by level.
+    ids = _sort(tree, time, bits, np.arange(len(time)))
+    gap = np.diff(time[ids])
+    near = (gap < window) & (np.diff(tree[ids]) == 0)
+    close = np.concatenate(([False], near)) | np.concatenate((near, [False]))
+    ids = ids[close]
+    # Sorted by (tree, leaf, time): every merger's pulses are then two time-sorted runs side
+    # by side, and each level's sort is a cheap merge of nearly sorted data.
+    ids = _sort(tree[ids] * (int(leaf.max(initial=0)) + 1) + leaf[ids], time[ids], bits, ids)
     for level in range(int(tree_depth.max(initial=0))):
-        idx = np.flatnonzero(~lost & (tree_depth > level))
-        if len(idx) < 2:
+        ids = ids[~lost[ids] & (tree_depth[ids] > level)]
+        if len(ids) < 2:
             break
-        node = leaf[idx] >> (level + 1)
-        order = np.lexsort((time[idx], node, tree[idx]))
-        idx, node = idx[order], node[order]
-        first = np.r_[True, (np.diff(tree[idx]) != 0) | (np.diff(node) != 0)]
-        lost[idx[_greedy(first, time[idx], window)]] = True
+        node = leaf[ids] >> (level + 1)
+        group = tree[ids] * (int(node.max()) + 1) + node
+        order = _sort(group, time[ids], bits, None)
+        ids, group = ids[order], group[order]
+        first = np.concatenate(([True], np.diff(group) != 0))
+        lost[ids[_greedy(first, time[ids], window)]] = True
     return lost
+
+
+def _sort(group: np.ndarray, time: np.ndarray, bits: int, ids) -> np.ndarray:
+    """The stable order by (group, time), as one int64 key where it fits. Returns ``ids``
+    in that order (or the order itself when ``ids`` is None)."""
+    if len(group) and int(group.max()).bit_length() + bits < 63:
+        order = np.argsort((group << bits) | time, kind="stable")
+    else:
+        order = np.lexsort((time, group))
+    return order if ids is None else ids[order]
 
 
 def _greedy(first: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
@@ -52,18 +75,26 @@ def _greedy(first: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
     those less than ``window`` after the group's last passed pulse. A pulse at least
     ``window`` after its predecessor always passes; the others are settled in order, one
     pass per run of close pulses (runs are short, so few passes)."""
-    gap = np.r_[window, np.diff(t)]
+    gap = np.concatenate(([window], np.diff(t)))
+    lost = ~first & (gap == 0)  # a tie with the pulse before: lost whatever that one did
+    keep = np.flatnonzero(~lost)
+    if len(keep) < len(t):
+        lost[keep[_greedy(first[keep], t[keep], window)]] = True
+        return lost
     passed = first | (gap >= window)
-    settled = passed.copy()
     last = np.where(passed, t, 0)  # tick of the last passed pulse at or before each one
-    lost = np.zeros(len(t), bool)
-    while not settled.all():
-        ready = np.flatnonzero(~settled & np.r_[False, settled[:-1]])
-        ref = last[ready - 1]
+    open_ = np.flatnonzero(~passed)  # runs of close pulses, each after a passed one
+    if not len(open_):
+        return lost
+    starts = np.concatenate(([True], np.diff(open_) != 1))
+    offset = open_ - np.repeat(open_[starts], np.diff(np.append(np.flatnonzero(starts),
+                                                                 len(open_))))
+    by_offset = open_[np.argsort(offset, kind="stable")]
+    for ready in np.split(by_offset, np.cumsum(np.bincount(offset))[:-1]):
+        ref = last[ready - 1]  # the m-th pulse of every run: its predecessor is settled
         ok = t[ready] - ref >= window
         last[ready] = np.where(ok, t[ready], ref)
         lost[ready] = ~ok
-        settled[ready] = True
     return lost
 
 
