@@ -94,7 +94,10 @@ class Target:
         instances, noise), so that ``--trials K`` runs K seeds; a deterministic target runs
         one trial whatever K.
     device_keys: {key: what it sets} of the ``--device KEY=VALUE`` settings it takes
-        (``snnc.options.device_settings`` reads them, the chip model gives the defaults)."""
+        (``snnc.options.device_settings`` reads them, the chip model gives the defaults).
+    exact_device: for a stochastic target, the device settings under which it is
+        deterministic and computes the float reference of the same compiled graph exactly
+        (ideal devices, deterministic gates); the differential tests hold it to that."""
 
     name: str
     description: str
@@ -106,6 +109,7 @@ class Target:
     agreement: float = 1.0
     stochastic: bool = False
     device_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    exact_device: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def chip_model(self) -> Any:
         """The loaded chip model (``snnc.hw_models.Chip``), or None."""
