@@ -124,3 +124,20 @@ def test_graded_input_and_unquantized_graph_are_refused():
         target.simulate(compiled, inputs * 0.5, OPTIONS)
     with pytest.raises(OptionError, match="quantized for SFQ"):
         target.simulate(graph, inputs, OPTIONS)
+
+
+def test_stochastic_unserialised_gates_block_and_collide():
+    graph, inputs = digits(8)
+    options = dataclasses.replace(OPTIONS, device=(("serialize", "false"),
+                                                   ("pulses_per_spike", "3")))
+    target = get_target("sfq")
+    compiled, _ = target.compile(graph, options)
+    counts = target.simulate(compiled, inputs, options).counters.counts
+    total = {k: sum(int(v.sum()) for v in counts[k].values()) for k in
+             ("pulses_in", "pulses", "collisions", "serialized")}
+    assert total["collisions"] > 0 and total["serialized"] == 0
+    assert total["pulses"] + total["collisions"] < total["pulses_in"]  # some gates blocked
+    for name, events in counts["synaptic_events"].items():
+        assert int(counts["pulses_in"][name].sum()) == 3 * int(events.sum())
+        rows = counts["fast_path"][name] + counts["pulse_level"][name]
+        assert np.all(rows == inputs.shape[1])
