@@ -56,6 +56,9 @@ class Sfq:
     """Bias current at which a stochastic gate passes half its pulses (I_0 of the sigmoid)."""
     gate_bias_width: Optional[float] = q("A")
     """Bias current per unit of logit(p) (s of p = sigmoid((I_b - I_0) / s))."""
+    gate_bias_spread: Optional[float] = q("A")
+    """Standard deviation of a gate's bias current from one circuit instance to the next
+    (process spread): each instance's p = sigmoid(logit(p) + N(0, spread) / width)."""
     area_per_jj: Optional[float] = q("um^2")
     """Layout area per junction, wiring and bias lines included."""
     static_power_per_jj: Optional[float] = q("W")

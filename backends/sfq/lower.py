@@ -50,6 +50,8 @@ class Settings:
     gates: str
     serialize: bool
     pulses_per_spike: int
+    logit_spread: float = 0.0  # bias spread / sigmoid width: per-instance shift of logit(p)
+    seed: int = 0  # of the circuit instance (device spread)
 
 
 def flat(graph: Graph) -> Graph:
@@ -113,12 +115,24 @@ def gates(layer: Layer, synapses: engine.Synapses, lib: Cells, settings: Setting
     stochastic = settings.gates == "stochastic"
     k = settings.pulses_per_spike
     worth = int(-(-int(layer.pulses.max()) // k)) if stochastic else 1  # ceil(max / k)
+    probability = counts / float(k * worth) if stochastic else None
+    if stochastic and settings.logit_spread > 0:
+        probability = _instance(probability, settings, layer.name)
     return PulseGates(
         leaf=timing.leaf[order], tree_depth=timing.tree_depth[order],
-        arrival=timing.arrival[order],
-        probability=counts / float(k * worth) if stochastic else None,
+        arrival=timing.arrival[order], probability=probability,
         pulses_per_spike=k if stochastic else 1, worth=worth, scale=scale,
         serialize=settings.serialize, window=lib.window, spacing=lib.spacing)
+
+
+def _instance(p: np.ndarray, settings: Settings, name: str) -> np.ndarray:
+    """One circuit instance's pass probabilities: each gate's bias current off by a normal
+    draw (its own stream per seed and layer); gates biased to p = 1 stay saturated."""
+    rng = engine.connection_rng(settings.seed, name + "#instance")
+    shift = rng.normal(0.0, settings.logit_spread, len(p))
+    inner = (p > 0) & (p < 1)
+    logit = np.log(np.where(inner, p, 0.5) / np.where(inner, 1 - p, 0.5)) + shift
+    return np.where(inner, 1.0 / (1.0 + np.exp(-logit)), p)
 
 
 def network(graph: Graph, options, lib: Cells, settings: Settings) -> engine.Network:

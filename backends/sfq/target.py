@@ -29,6 +29,8 @@ DEVICE_KEYS = {
     "serialize": "true: release synapse outputs one after another (no merger collisions, "
                  "longer timestep); false: pulses that meet within a merger window collide",
     "pulses_per_spike": "stochastic gates: pulses a spike sends, each passed with p",
+    "bias_spread_ua": "stochastic gates: standard deviation (uA) of each gate's bias current "
+                      "between circuit instances, drawn per seed (device spread)",
 }
 
 
@@ -36,7 +38,8 @@ def settings(options: SimOptions, chip) -> lower.Settings:
     sfq = chip.sfq
     defaults = {"gates": sfq.gates or "deterministic",
                 "serialize": True if sfq.serialize is None else bool(sfq.serialize),
-                "pulses_per_spike": int(sfq.pulses_per_spike or 1)}
+                "pulses_per_spike": int(sfq.pulses_per_spike or 1),
+                "bias_spread_ua": float((sfq.gate_bias_spread or 0.0) * 1e6)}
     got = device_settings(options, defaults)
     if got["gates"] not in GATES:
         raise OptionError(f"device setting gates is one of {', '.join(GATES)}, "
@@ -44,7 +47,14 @@ def settings(options: SimOptions, chip) -> lower.Settings:
     if got["pulses_per_spike"] < 1:
         raise OptionError("device setting pulses_per_spike must be at least 1, got "
                           f"{got['pulses_per_spike']}")
-    return lower.Settings(**got)
+    if got["bias_spread_ua"] < 0:
+        raise OptionError("device setting bias_spread_ua must be >= 0, got "
+                          f"{got['bias_spread_ua']}")
+    if got["bias_spread_ua"] > 0 and not sfq.gate_bias_width:
+        raise OptionError(f"chip '{chip.name}' gives no sfq.gate_bias_width, which a bias "
+                          "spread needs")
+    spread = got.pop("bias_spread_ua") * 1e-6 / (sfq.gate_bias_width or 1.0)
+    return lower.Settings(**got, logit_spread=spread, seed=options.seed)
 
 
 @view.lowered_once

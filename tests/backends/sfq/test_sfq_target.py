@@ -141,3 +141,21 @@ def test_stochastic_unserialised_gates_block_and_collide():
         assert int(counts["pulses_in"][name].sum()) == 3 * int(events.sum())
         rows = counts["fast_path"][name] + counts["pulse_level"][name]
         assert np.all(rows == inputs.shape[1])
+
+
+def test_bias_spread_draws_one_circuit_instance_per_seed():
+    from snnc.backends.sfq.target import sfq_network
+    graph, _ = digits(2)
+    target = get_target("sfq")
+    compiled, _ = target.compile(graph, OPTIONS)
+
+    def probabilities(seed, spread):
+        options = dataclasses.replace(OPTIONS, seed=seed, device=(("bias_spread_ua", spread),))
+        net = sfq_network(compiled, options, "sfq")
+        return np.concatenate([c.model.probability for c in net.connections])
+    nominal = probabilities(0, "0")
+    one, again, other = probabilities(1, "0.2"), probabilities(1, "0.2"), probabilities(2, "0.2")
+    assert np.array_equal(one, again) and not np.array_equal(one, other)
+    inner = (nominal > 0) & (nominal < 1)
+    assert np.all(one[~inner] == nominal[~inner]) and np.all((one > 0) & (one < 1) | ~inner)
+    assert 0.01 < np.abs(one - nominal)[inner].mean() < 0.3
