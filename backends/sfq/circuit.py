@@ -48,6 +48,7 @@ class LayerCircuit:
     serialized_path: int
     fanout: np.ndarray = field(repr=False)
     wires: np.ndarray = field(repr=False)
+    gate_bias: dict | None = None  # stochastic gates: bias currents that set their p
 
     def jjs(self, jj: dict, serialize: bool) -> int:
         base = (self.splitters * jj["splitter"] + self.jtls * jj["jtl"] + self.gates
@@ -58,8 +59,9 @@ class LayerCircuit:
         plain = {k: getattr(self, k) for k in (
             "name", "source", "target", "synapses", "max_pulses", "splitters", "jtls", "gates",
             "mergers", "max_fan_in", "delay_dros", "zero_delay", "path", "serialized_path")}
-        return {**plain, "tree_depth": round(self.tree_depth, 3),
-                "jjs": self.jjs(jj, False), "jjs_serialized": self.jjs(jj, True)}
+        out = {**plain, "tree_depth": round(self.tree_depth, 3),
+               "jjs": self.jjs(jj, False), "jjs_serialized": self.jjs(jj, True)}
+        return out if self.gate_bias is None else {**out, "gate_bias": self.gate_bias}
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def map_circuit(graph, chip, chips=None, activity=None, family=None) -> Circuit:
     lower.check(graph, chip.name)
     lib = cells(chip)
     k = int(chip.sfq.pulses_per_spike or 1) if chip.sfq.gates == "stochastic" else None
-    found = tuple(_layer(layer, lib, k) for layer in lower.layers(graph))
+    found = tuple(_layer(layer, lib, k, chip.sfq) for layer in lower.layers(graph))
     pops = {name: int(np.prod(node.shape)) for name, node in graph.nodes.items()
             if isinstance(node, n.Neuron)}
     return Circuit(chip.name, lib.tick, chip.timing.clock, pops, found, lib.jjs,
@@ -162,7 +164,7 @@ def map_circuit(graph, chip, chips=None, activity=None, family=None) -> Circuit:
                    {"fan_in": chip.limits.fan_in, "fan_out": chip.limits.fan_out})
 
 
-def _layer(layer: lower.Layer, lib, pulses_per_spike: int | None) -> LayerCircuit:
+def _layer(layer: lower.Layer, lib, pulses_per_spike: int | None, sfq) -> LayerCircuit:
     delays = np.unique(layer.delays[layer.pulses > 0])
     slot_of = np.searchsorted(delays, layer.delays)
     t = layer_timing(layer.pulses, slot_of, lib)
@@ -186,7 +188,23 @@ def _layer(layer: lower.Layer, lib, pulses_per_spike: int | None) -> LayerCircui
         tree_depth=float(t.tree_depth.mean()) if len(counts) else 0.0,
         max_fan_in=int(sizes.max(initial=0)), delay_dros=int(tree_delay.sum()),
         zero_delay=bool(delays.size and delays.min() == 0), path=path,
-        serialized_path=max(serial, path), fanout=fanout, wires=wires)
+        serialized_path=max(serial, path), fanout=fanout, wires=wires,
+        gate_bias=_gate_bias(counts, pulses_per_spike, sfq) if pulses_per_spike else None)
+
+
+def _gate_bias(counts: np.ndarray, k: int, sfq) -> dict | None:
+    """The bias currents that give the stochastic gates their pass probabilities
+    p = |n| / (k * worth): I_b = I_0 + s * logit(p) (the sigmoid of sfq_rram.md 1, with the
+    chip model's estimated I_0 and s); p = 1 gates are biased well above I_0 (saturated)."""
+    if sfq.gate_bias_center is None or sfq.gate_bias_width is None or not len(counts):
+        return None
+    p = counts / float(k * -(-int(counts.max()) // k))
+    inner = p[p < 1]
+    bias = sfq.gate_bias_center + sfq.gate_bias_width * np.log(inner / (1 - inner))
+    return {"probabilities": sorted({round(float(v), 4) for v in p})[:32],
+            "bias_ua_min": round(float(bias.min()) * 1e6, 3) if len(bias) else None,
+            "bias_ua_max": round(float(bias.max()) * 1e6, 3) if len(bias) else None,
+            "saturated": int(np.count_nonzero(p >= 1))}
 
 
 def _plain(value):
