@@ -12,8 +12,9 @@ shared engine's synaptic throughput and per-step overhead, on one core.
    (``cells.layer_timing``). Delivered pulses per (step, neuron) and the collision count must
    be identical, or the script fails.
 2. Engine. ``snnc.backends.engine.run`` on Input(--width) -> one population through a dense
-   --width x --width connection (identity synapses, int64, a fluxon-counting IF cell), at an
-   activity that gives >= 1e4 synaptic events per step: synaptic events per second. Per-step
+   --width x --width connection (identity synapses, int64, a fluxon-counting IF cell), dense
+   and 5 % sparse, at activities that give >= 1e4 synaptic events per step: synaptic events
+   per second. Per-step
    overhead: the same run on a 1 -> 1 network, time per step, layer by layer and step by step.
 
 Times are the min and median over --rounds rounds. Run from the repository root:
@@ -169,13 +170,16 @@ def engine_benchmark(args) -> None:
     rng = np.random.default_rng(SEED)
     width = args.width
     activity = max(args.activity, 1e4 / width ** 2 * 1.2)
-    feeds = {"in": rng.random((args.steps, 1, width)) < activity}
-    net = counter_network(width, None)
-    best, median, trace = timed(args.rounds, lambda: engine.run(net, feeds, args.steps))
-    events = int(trace.counters.totals()["synaptic_events"])
-    print(f"engine: Input({width}) -> {width} dense, {events / args.steps:.3g} synaptic events "
-          f"per step, {args.steps} steps, one core")
-    print(f"  synaptic events/s  best {events / best:.3g}  median {events / median:.3g}")
+    sparse = np.where(rng.random((width, width)) < 0.05, rng.integers(1, 16, (width, width)), 0)
+    print(f"engine: Input({width}) -> {width}, {args.steps} steps, one core")
+    for label, weights, rate in (("dense, all ones", None, activity),
+                                 ("5 % random 1..15", sparse, min(1.0, 20 * activity))):
+        net = counter_network(width, weights)
+        feeds = {"in": rng.random((args.steps, 1, width)) < rate}
+        best, median, trace = timed(args.rounds, lambda: engine.run(net, feeds, args.steps))
+        events = int(trace.counters.totals()["synaptic_events"])
+        print(f"  {label:<17} {events / args.steps:9.3g} synaptic events per step: "
+              f"best {events / best:.3g}/s  median {events / median:.3g}/s")
     tiny, steps = counter_network(1, None), 20000
     feeds = {"in": rng.random((steps, 1, 1)) < 0.5}
     for schedule in ("auto", "step"):
