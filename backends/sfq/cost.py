@@ -130,12 +130,10 @@ def _need(value, key: str, chip):
 
 def _serialized(counts: dict, mapping) -> bool:
     """Whether the run serialised its gates (its counters say; the chip default else)."""
-    rows = counts.get("serialized", {})
-    ran = sum(int(v.sum()) for v in rows.values())
-    if not rows or not sum(int(v.sum()) for v in counts.get("fast_path", {}).values()) + \
-            sum(int(v.sum()) for v in counts.get("pulse_level", {}).values()):
+    rows = counts.get("serialized")
+    if not rows:
         return mapping.serialize
-    return ran > 0
+    return any(int(v.sum()) > 0 for v in rows.values())
 
 
 def _switchings(mapping, recording, counts, serialized: bool, steps: int) -> dict:

@@ -95,7 +95,7 @@ def biases(graph: Graph) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def units(graph: Graph, found: list[Layer]) -> dict[str, int]:
+def units(found: list[Layer]) -> dict[str, int]:
     """Per population, the exponent of its fluxon unit: the finest of its layers'."""
     out: dict[str, int] = {}
     for layer in found:
@@ -139,7 +139,7 @@ def network(graph: Graph, options, lib: Cells, settings: Settings) -> engine.Net
     """The engine network: Inputs, one SfqNeuron population per neuron node, one
     connection per layer with its ``PulseGates`` (float64: readouts' state is float)."""
     found, bias = layers(graph), biases(graph)
-    unit = units(graph, found)
+    unit = units(found)
     pops = []
     for name, node in graph.nodes.items():
         size = int(np.prod(node.shape)) if isinstance(node, (n.Input, n.Neuron)) else 0
