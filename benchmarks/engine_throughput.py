@@ -83,21 +83,25 @@ def heapq_simulate(pulses, sent, lib):
             j, level, lo, hi = event[3:]
             if level == t.split_depth[j]:
                 s = int(fan[j][lo])
-                heapq.heappush(queue, (tick + d["jtl"], seq, "wire", s, 1)); seq += 1  # noqa
+                heapq.heappush(queue, (tick + d["jtl"], seq, "wire", s, 1))
+                seq += 1
                 continue
             mid = max(lo + 1, (lo + hi + 1) // 2) if hi - lo > 1 else hi
             for a, b in ((lo, mid), (mid, hi)):
                 if a < b:
                     heapq.heappush(queue, (tick + d["splitter"], seq, "split", j, level + 1,
-                                           a, b)); seq += 1  # noqa: E702
+                                           a, b))
+                    seq += 1
         elif cell == "wire":
             s, stage = event[3:]
             if stage < t.wires[s]:
-                heapq.heappush(queue, (tick + d["jtl"], seq, "wire", s, stage + 1)); seq += 1  # noqa
+                heapq.heappush(queue, (tick + d["jtl"], seq, "wire", s, stage + 1))
+                seq += 1
             else:
                 for k in range(int(pulses[t.target[s], t.source[s]])):  # the gate's train
                     heapq.heappush(queue, (tick + d["gate"] + k * lib.spacing, seq, "merge",
-                                           s, 0)); seq += 1  # noqa: E702
+                                           s, 0))
+                    seq += 1
         else:  # a pulse reaching merger level ``level`` + 1 of its tree (or the neuron)
             s, level = event[3:]
             if level == t.tree_depth[s]:
@@ -108,7 +112,8 @@ def heapq_simulate(pulses, sent, lib):
                 collisions += 1
                 continue
             last[key] = tick
-            heapq.heappush(queue, (tick + d["merger"], seq, "merge", s, level + 1)); seq += 1  # noqa
+            heapq.heappush(queue, (tick + d["merger"], seq, "merge", s, level + 1))
+            seq += 1
     return delivered, collisions
 
 

@@ -61,15 +61,17 @@ class SfqCost:
 
     def lines(self) -> list[str]:
         area = "" if self.area_mm2 is None else f", {self.area_mm2:.4g} mm^2"
+        mode = "serialised" if self.serialized else "unserialised"
+        cycles = (f" = {self.clock_cycles_per_step} clock cycles"
+                  if self.clock_cycles_per_step else "")
         out = [f"circuit: {self.jjs:,} JJs{area}; critical path "
-               f"{self.critical_path * 1e12:.1f} ps ({'serialised' if self.serialized else 'unserialised'})"
-               f" -> timestep {self.step_time * 1e12:.1f} ps"
-               + (f" = {self.clock_cycles_per_step} clock cycles" if self.clock_cycles_per_step
-                  else "") + f"; {self.inference_time * 1e9:.4g} ns per inference "
-               f"({self.steps_per_inference} steps)",
+               f"{self.critical_path * 1e12:.1f} ps ({mode}) -> timestep "
+               f"{self.step_time * 1e12:.1f} ps{cycles}; {self.inference_time * 1e9:.4g} ns "
+               f"per inference ({self.steps_per_inference} steps)",
                f"energy per inference: {self.energy_4k:.4g} J at 4 K (dynamic "
                f"{self.dynamic:.4g} J from {self.switchings:.4g} JJ switchings, static "
-               f"{self.static:.4g} J); {self.total:.4g} J at the wall plug (x{self.cooling_factor:g})"]
+               f"{self.static:.4g} J); {self.total:.4g} J at the wall plug "
+               f"(x{self.cooling_factor:g})"]
         out += [f"  at the wall with {name}: {value:.4g} J"
                 for name, value in self.wall_alternatives.items()]
         for t in self.terms:
