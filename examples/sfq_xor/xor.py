@@ -11,6 +11,7 @@ for XOR), the cells are memoryless (tau = dt: v is the step's input), and each s
 stochastic pass gate: its weight is a pass probability x one pulse's worth.
 
 Run:  .venv/bin/python examples/sfq_xor/xor.py [--trials 50] [--steps 100]
+      [--serialize false] [--target sfq_ersfq] [--write DIR: DIR/xor.nir, DIR/xor_spikes.npz]
 Prints per input pattern the output rate over trials, and the margin: the least rate of a
 pattern that should read 1 minus the largest rate of one that should read 0 (positive:
 every trial classified correctly by a threshold between them).
@@ -58,6 +59,19 @@ def inputs(steps: int, seed: int) -> np.ndarray:
     return (rng.random((steps, len(PATTERNS), 2)) < rates).astype(np.float32)
 
 
+def write(directory: str, steps: int) -> None:
+    """The model as NIR and one input set (the four patterns, seed 0) for ``snnc``."""
+    from pathlib import Path
+
+    from snnc.frontends import write_nir
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    write_nir(xor_graph(), out / "xor.nir")
+    np.savez_compressed(out / "xor_spikes.npz", spikes=inputs(steps, 0))
+    print(f"wrote {out / 'xor.nir'} and {out / 'xor_spikes.npz'}")
+
+
 def main(argv=None) -> np.ndarray:
     """Runs the trials, prints the table; returns the margin of each trial."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -65,7 +79,10 @@ def main(argv=None) -> np.ndarray:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--target", default="sfq")
     parser.add_argument("--serialize", default="true")
+    parser.add_argument("--write", help="write xor.nir and xor_spikes.npz (seed 0) here")
     args = parser.parse_args(argv)
+    if args.write:
+        write(args.write, args.steps)
     target = get_target(args.target)
     options = SimOptions(dt=DT, device=(("serialize", args.serialize),))
     graph, _ = target.compile(xor_graph(), options)
