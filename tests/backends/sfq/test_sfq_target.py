@@ -159,3 +159,14 @@ def test_bias_spread_draws_one_circuit_instance_per_seed():
     inner = (nominal > 0) & (nominal < 1)
     assert np.all(one[~inner] == nominal[~inner]) and np.all((one > 0) & (one < 1) | ~inner)
     assert 0.01 < np.abs(one - nominal)[inner].mean() < 0.3
+
+
+def test_synaptic_delays_are_exact_and_cost_dro_stages():
+    from snnc.backends.sfq.circuit import map_circuit
+    graph = load_model(DIGITS.parent / "delays" / "delays.nir")
+    target = get_target("sfq_rsfq")
+    inputs = spikes(np.random.default_rng(0), (50, 3, *graph.nodes[graph.inputs[0]].shape), 0.3)
+    equal, _ = same_as_reference(target, graph, {graph.inputs[0]: inputs}, EXACT)
+    assert equal
+    circuit = map_circuit(target.compile(graph, EXACT)[0], target.chip_model())
+    assert sum(layer.delay_dros for layer in circuit.layers) > 0
