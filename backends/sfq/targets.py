@@ -11,7 +11,8 @@ from .target import DEVICE_KEYS, simulate
 def _target(name: str, description: str, agreement: float) -> Target:
     return Target(name=name, description=description, family=FAMILY, chip=name,
                   pipeline=PIPELINE, simulate=partial(simulate, chip=name),
-                  agreement=agreement, stochastic=True, device_keys=DEVICE_KEYS)
+                  agreement=agreement, stochastic=True, device_keys=DEVICE_KEYS,
+                  exact_device={"gates": "deterministic", "serialize": "true"})
 
 
 # Stochastic pass gates (the seed paper's synapses), serialised: the outputs follow the
