@@ -38,7 +38,8 @@ beta mem + x - threshold (1 + r): an immediate subtract whose threshold doubles 
 membrane that stayed above it, which no IR reset reproduces); RSynaptic with reset_delay=False
 (snnTorch 1.0.0 raises TypeError in forward with init_hidden); a negative threshold with a
 reset (snnTorch resets at step 0, as 0 > threshold); graded_spikes_factor != 1, state_quant,
-inhibition, output=True, init_hidden=False; convolutional recurrence; other layer types.
+inhibition; init_hidden=False in a Sequential (a traced forward may pass the state itself);
+convolutional recurrence; other layer types.
 The spike function's forward pass must be the Heaviside step, as in every snntorch.surrogate.
 """
 from __future__ import annotations
@@ -61,20 +62,29 @@ STATE_FUNCTIONS = {"_base_sub": "subtract", "_base_zero": "zero", "_base_int": "
 
 def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
     """Convert a ``torch.nn.Sequential`` (nested ones are flattened) of torch layers and snnTorch
-    neurons built with ``init_hidden=True``.
+    neurons built with ``init_hidden=True``, or any module whose forward torch.fx can trace
+    (``torch_trace``: a subclass calling its layers, the tutorials' loop over steps, layers with
+    ``output=True`` whose states become named outputs, see ``snntorch_state``).
 
-    ``sample_input`` is one input step shaped (batch, *input_shape) (a 1-D sample is unbatched);
-    the module must run on it, and its neurons' hidden state is left as it was.
+    ``sample_input`` is one input step shaped (batch, *input_shape) (a 1-D sample is unbatched),
+    or (steps, batch, *input_shape) for a forward that reads x[step]; the module must run on it,
+    and its neurons' hidden state is left as it was.
     """
     import torch
 
     if not (np.isfinite(dt) and dt > 0):
         raise OptionError(f"dt must be a positive number of seconds, got {dt}")
+    sample = sample_input if torch.is_tensor(sample_input) else torch.as_tensor(
+        np.asarray(sample_input, dtype=np.float32))
+    if not _plain_sequential(module):
+        from .torch_trace import trace
+
+        graph = trace(module, sample, _trace_rules(), float(dt))  # names the construct first
+        _run_keeping_state(module, sample)
+        return graph
     children = list(_layers(module))
     for name, child in children:
         _check_layer(name, child)
-    sample = sample_input if torch.is_tensor(sample_input) else torch.as_tensor(
-        np.asarray(sample_input, dtype=np.float32))
     _run_keeping_state(module, sample)
     builder, binary = SequenceBuilder(input_shape_of(sample)), False
     for name, child in children:
@@ -85,6 +95,23 @@ def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
             raise UnsupportedLayerError(f"layer '{name}' ({kind}): {error}") from None
         binary = kind in NEURONS or (binary and kind in PASS_SPIKES)
     return builder.graph(metadata={"dt": float(dt), "source": "snntorch"})
+
+
+def _plain_sequential(module: Any) -> bool:
+    """A Sequential (nested ones too) whose neurons return only spikes: read child by child."""
+    import torch
+
+    if not isinstance(module, torch.nn.Sequential):
+        return False
+    return all(isinstance(m, torch.nn.Sequential) or type(m).__name__ not in NEURONS
+               or (m.init_hidden and not m.output) for m in module.modules())
+
+
+def _trace_rules() -> Any:
+    from .snntorch_state import rules
+
+    return rules(_convert, lambda m: type(m).__name__ in NEURONS
+                 and type(m).__module__.startswith("snntorch"), _check_layer)
 
 
 def _layers(module: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -102,25 +129,25 @@ def _layers(module: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield prefix + name, child
 
 
-def _check_layer(name: str, child: Any) -> None:
+def _check_layer(name: str, child: Any, traced: bool = False) -> None:
     """Refuse what cannot be converted before running the model: a refused option may also make
     snnTorch's forward fail, and the layer is the better message."""
     kind = type(child).__name__
     if kind not in TORCH_LAYERS and kind not in NEURONS and kind != "MaxPool2d":
         raise UnsupportedLayerError(f"layer '{name}' ({kind}) is not supported by the snnTorch "
                                     f"frontend (supported: {SUPPORTED})")
-    problem = _neuron_problem(child) if kind in NEURONS else None
+    problem = _neuron_problem(child, traced) if kind in NEURONS else None
     if problem:
         raise UnsupportedLayerError(f"layer '{name}' ({kind}): {problem}")
 
 
-def _neuron_problem(cell: Any) -> str | None:
-    """Why snnTorch's forward for this neuron differs from every IR neuron, or None."""
+def _neuron_problem(cell: Any, traced: bool = False) -> str | None:
+    """Why snnTorch's forward for this neuron differs from every IR neuron, or None. A traced
+    forward may pass the state itself (init_hidden=False) and read it (output=True)."""
     graded = values(cell.graded_spikes_factor)
     checks = [
-        (not cell.init_hidden, "init_hidden=False is not supported (a Sequential needs "
-                               "init_hidden=True)"),
-        (cell.output, "output=True is not supported (it returns the state with the spikes)"),
+        (not cell.init_hidden and not traced, "init_hidden=False is not supported in a "
+                                              "Sequential (it needs init_hidden=True)"),
         (cell.inhibition, "inhibition=True is not supported"),
         (bool(cell.state_quant), "state_quant is not supported"),
         (np.any(graded != 1), "graded_spikes_factor != 1 is not supported"),

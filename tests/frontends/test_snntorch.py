@@ -218,7 +218,9 @@ REFUSED = {
     "rsynaptic-immediate": (lambda: Seq(torch.nn.Linear(3, 4), snn.RSynaptic(
         0.5, 0.9, linear_features=4, init_hidden=True, reset_mechanism="zero",
         reset_delay=False)), r"RSynaptic\): reset_delay=False .* fails in forward"),
-    "no-init-hidden": (lambda: Seq(torch.nn.Linear(3, 4), snn.Leaky(0.9)), r"init_hidden=False"),
+    "no-init-hidden-mid-sequence": (lambda: Seq(torch.nn.Linear(3, 4), snn.Leaky(0.9),
+                                                torch.nn.Linear(4, 2)),
+                                    r"'2' \(Linear\) gets the tuple returned by '1'"),
     "inhibition": (lambda: Seq(torch.nn.Linear(3, 4), snn.Leaky(
         0.9, init_hidden=True, inhibition=True)), r"inhibition=True"),
     "conv-recurrence": (lambda: Seq(torch.nn.Conv2d(1, 2, 3), snn.RLeaky(
@@ -230,7 +232,7 @@ REFUSED = {
     "negative-threshold": (lambda: Seq(torch.nn.Linear(3, 4), snn.Leaky(
         0.9, threshold=-0.1, init_hidden=True)), r"negative threshold"),
     "not-sequential": (lambda: torch.nn.ModuleList([snn.Leaky(0.9, init_hidden=True)]),
-                       r"converts a torch.nn.Sequential, got ModuleList"),
+                       r"ModuleList.forward cannot be traced by torch.fx"),
 }
 
 
