@@ -8,6 +8,9 @@ real exporters write, each recorded in ``graph.metadata["repairs"]``:
   arrays broadcast to the population shape the graph feeds the node;
 - a missing ``v_reset`` (files before 2025) or ``w_in``: zeros / ones, as nir's reader does;
 - an Output whose declared shape has the right size but another layout (``lif_rockpool.nir``);
+- a leading batch dimension of 1 (``norse.torch.to_nir`` and nirtorch-based exporters given a
+  sample shaped (1, N), as their docs show): dropped from an Input whose successors accept the
+  shape without it, and from neuron parameters shaped (1, *population);
 - a nested graph whose edges name one node that does not exist while exactly one node has no
   edges (``*_subgraph.nir`` from snnTorch): the edges meant that node. Otherwise the dangling
   edge is an error that names it.
@@ -202,6 +205,8 @@ def _fit_to_inputs(nodes: dict[str, Node], edges: list[tuple[str, str]],
         if isinstance(node, Graph):
             shapes[name] = nodes[name].shapes[node.outputs[0]] if node.outputs else ()
             continue
+        if isinstance(node, Input):
+            node = nodes[name] = _unbatched_input(name, node, nodes, edges, repairs)
         if isinstance(node, Input) or not incoming:
             shapes[name] = getattr(node, "shape", None)
             continue
@@ -216,7 +221,46 @@ def _fit_to_inputs(nodes: dict[str, Node], edges: list[tuple[str, str]],
     return nodes
 
 
+def _unbatched_input(name: str, node: Input, nodes: dict[str, Node],
+                     edges: list[tuple[str, str]], repairs: list[str]) -> Input:
+    """An Input typed (1, *shape) whose successors all take ``shape`` and not (1, *shape)."""
+    shape = node.shape
+    following = [nodes[dst] for src, dst in edges if src == name and dst in nodes]
+    if len(shape) < 2 or shape[0] != 1 or not following:
+        return node
+    if all(_accepts(f, shape[1:]) and not _accepts(f, shape) for f in following):
+        repairs.append(f"{name}: batch dimension dropped from its type {shape} -> {shape[1:]}")
+        return dataclasses.replace(node, shape=shape[1:])
+    return node
+
+
+def _accepts(node: Node, shape: tuple[int, ...]) -> bool:
+    if isinstance(node, (Neuron, Output, Graph)):
+        return not isinstance(node, Neuron) or _broadcasts(node.shape, shape)
+    try:
+        output_shape(node, shape)
+        return True
+    except GraphError:
+        return False
+
+
+def _broadcasts(params: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(params, shape) == shape
+    except ValueError:
+        return False
+
+
+def _drop_batch(name: str, node: Neuron, shape: tuple[int, ...]) -> Neuron:
+    """Neuron parameters shaped (1, *shape) (an exporter's batch dim): drop the leading 1."""
+    if len(node.shape) == len(shape) + 1 and node.shape[0] == 1 and node.shape[1:] == shape:
+        return dataclasses.replace(node, **{k: getattr(node, k)[0] for k in node.arrays})
+    return node
+
+
 def _fit(name: str, node: Node, shape: tuple[int, ...]) -> Node:
+    if isinstance(node, Neuron):
+        node = _drop_batch(name, node, shape)
     if isinstance(node, Neuron) and node.shape != shape:
         try:
             fits = np.broadcast_shapes(node.shape, shape) == shape
