@@ -10,6 +10,8 @@ the modules avoids all of it. Mapping (tau = 1 / tau_inv, in seconds; r = 1):
 | Conv1d, Conv2d                | Conv1d, Conv2d (zero padding only)                           |
 | AvgPool2d, LPPool2d(p=1)      | AvgPool2d, SumPool2d                                         |
 | Flatten                       | Flatten (dims shifted: IR shapes have no batch dimension)    |
+| MaxPool2d on spikes           | SumPool2d -> Threshold(0.5) (max of 0/1 values); refused on  |
+|                               | real values (the IR has no max)                              |
 | LIFBoxCell                    | LIF (reset from ``p.reset_method``: value or subtract)       |
 | LIFCell, LIF                  | CubaLIF with w_in = tau_syn / dt: Norse adds input to the    |
 |                               | current as a jump, NIR's CubaLIF integrates it by dt/tau_syn |
@@ -31,35 +33,78 @@ from snnc.errors import ModelFileError, UnsupportedLayerError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 
-from .torch_layers import TORCH_LAYERS, SequenceBuilder, input_shape_of, run_sample, values
+from .torch_layers import (TORCH_LAYERS, SequenceBuilder, input_shape_of, max_pool, run_sample,
+                           values)
 
 
 def from_norse(module: Any, sample_input: Any, dt: float | None = None) -> Graph:
-    """Convert a ``SequentialState`` or ``torch.nn.Sequential`` of Norse cells and torch layers.
+    """Convert a ``SequentialState`` or ``torch.nn.Sequential`` of Norse cells and torch layers,
+    or a module whose forward torch.fx can trace (``torch_trace``: cells called as
+    ``z, s = self.lif(x, s)`` with ``s = None`` first, also in a loop over steps).
 
-    ``sample_input`` is one input step shaped (batch, *input_shape) (a 1-D sample is unbatched);
-    the module must run on it. ``dt`` defaults to the cells' own (they must agree).
+    ``sample_input`` is one input step shaped (batch, *input_shape) (a 1-D sample is unbatched),
+    or (steps, batch, *input_shape) for a forward that reads x[step]; the module must run on it.
+    ``dt`` defaults to the cells' own (they must agree).
     """
-    run_sample(module, sample_input, "Norse")
+    import torch
+
     dt = _common_dt(module) if dt is None else float(dt)
-    builder = SequenceBuilder(input_shape_of(sample_input))
+    if not isinstance(module, torch.nn.Sequential):
+        from .torch_trace import trace
+
+        graph = trace(module, sample_input, _trace_rules(), dt)
+        run_sample(module, sample_input, "Norse")
+        return graph
+    run_sample(module, sample_input, "Norse")
+    builder, binary = SequenceBuilder(input_shape_of(sample_input)), False
     for name, child in module.named_children():
-        kind = type(child).__name__
-        if kind in TORCH_LAYERS:
-            builder.add(name, TORCH_LAYERS[kind](child))
-        elif kind in NEURONS:
-            builder.add(name, NEURONS[kind](child, builder.shape, dt))
-        elif kind in RECURRENT:
-            _add_recurrent(builder, name, child, dt)
-        else:
-            supported = sorted({*TORCH_LAYERS, *NEURONS, *RECURRENT})
-            raise UnsupportedLayerError(f"layer '{name}' ({kind}) is not supported by the Norse "
-                                        f"frontend (supported: {', '.join(supported)})")
+        _add_layer(builder, name, child, binary)
+        _add_neuron(builder, name, child, dt)
+        binary = type(child).__name__ in SPIKING or (binary and type(child).__name__ in PASS_SPIKES)
     return builder.graph(metadata={"dt": dt, "source": "norse"})
 
 
+def _add_layer(builder: SequenceBuilder, name: str, child: Any, binary: bool) -> None:
+    """A torch layer (MaxPool2d: on spikes only); neurons are added by ``_add_neuron``."""
+    kind = type(child).__name__
+    if kind in TORCH_LAYERS:
+        builder.add(name, TORCH_LAYERS[kind](child))
+    elif kind == "MaxPool2d":
+        try:
+            max_pool(builder, name, child, binary)
+        except UnsupportedLayerError as error:
+            raise UnsupportedLayerError(f"layer '{name}' ({kind}): {error}") from None
+    elif kind not in NEURONS and kind not in RECURRENT:
+        supported = sorted({*TORCH_LAYERS, "MaxPool2d", *NEURONS, *RECURRENT})
+        raise UnsupportedLayerError(f"layer '{name}' ({kind}) is not supported by the Norse "
+                                    f"frontend (supported: {', '.join(supported)})")
+
+
+def _add_neuron(builder: SequenceBuilder, name: str, child: Any, dt: float) -> None:
+    kind = type(child).__name__
+    if kind in NEURONS:
+        builder.add(name, NEURONS[kind](child, builder.shape, dt))
+    elif kind in RECURRENT:
+        _add_recurrent(builder, name, child, dt)
+
+
+def _trace_rules() -> Any:
+    from .torch_trace import Rules, Signature
+
+    def is_neuron(m: Any) -> bool:
+        return type(m).__module__.startswith("norse") and type(m).__name__ in {*NEURONS, *RECURRENT}
+
+    def no_state(builder, name, cell, var, dt, inputs):
+        raise UnsupportedLayerError(f"{name}: returning a Norse cell's state is not supported; "
+                                    "return its output (an LICell/LIBoxCell readout outputs v)")
+
+    return Rules("norse", is_neuron, lambda m: Signature(("state",), ("spk", "state")),
+                 _add_neuron, lambda b, name, layer, binary: _add_layer(b, name, layer, binary),
+                 no_state)
+
+
 def _common_dt(module: Any) -> float:
-    steps = {float(child.dt) for child in module.children() if hasattr(child, "dt")}
+    steps = {float(child.dt) for child in module.modules() if hasattr(child, "dt")}
     if len(steps) > 1:
         raise ModelFileError(f"the Norse cells use different time steps {sorted(steps)}; "
                              "pass dt= explicitly")
@@ -125,3 +170,5 @@ NEURONS = {
     "IAF": _iaf,
 }
 RECURRENT = {"LIFRecurrentCell", "LIFRecurrent"}
+SPIKING = {"LIFBoxCell", "LIFCell", "LIF", "IAFCell", "IAF", *RECURRENT}
+PASS_SPIKES = ("Flatten", "Dropout", "Identity", "MaxPool2d")

@@ -52,7 +52,8 @@ from snnc.errors import OptionError, UnsupportedLayerError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 
-from .torch_layers import TORCH_LAYERS, SequenceBuilder, input_shape_of, run_sample, values
+from .torch_layers import (TORCH_LAYERS, SequenceBuilder, input_shape_of, max_pool, run_sample,
+                           values)
 
 NEURONS = ("Leaky", "Synaptic", "RLeaky", "RSynaptic")
 PASS_SPIKES = ("Flatten", "Dropout", "Identity", "MaxPool2d")  # binary in -> binary out
@@ -189,7 +190,7 @@ def _convert(builder: SequenceBuilder, name: str, child: Any, dt: float, binary:
         convert = TORCH_LAYERS[kind]
         builder.add(name, convert(child) if convert else None)
     elif kind == "MaxPool2d":
-        _max_pool(builder, name, child, binary)
+        max_pool(builder, name, child, binary)
     elif kind in ("Leaky", "RLeaky"):
         _recurrent_bias(builder, child)
         builder.add(name, _leaky(child, builder.shape, dt))
@@ -198,20 +199,6 @@ def _convert(builder: SequenceBuilder, name: str, child: Any, dt: float, binary:
         builder.add(name, _synaptic(child, builder.shape, dt))
     if kind in ("RLeaky", "RSynaptic"):
         builder.add_recurrent(f"{name}.rec", _recurrent_weight(child, builder.shape), name)
-
-
-def _max_pool(builder: SequenceBuilder, name: str, pool: Any, binary: bool) -> None:
-    """max over a window of 0/1 spikes = [window sum > 0.5]; zero padding adds nothing to it."""
-    if not binary:
-        raise UnsupportedLayerError("MaxPool2d is supported only on spikes (after a neuron "
-                                    "layer): the IR has no max of real values; use AvgPool2d")
-    if pool.ceil_mode or pool.return_indices or values(pool.dilation).max() != 1:
-        raise UnsupportedLayerError("MaxPool2d with ceil_mode, return_indices or dilation is "
-                                    "not supported")
-    builder.add(f"{name}.sum", n.SumPool2d(kernel_size=pool.kernel_size,
-                                           stride=pool.stride or pool.kernel_size,
-                                           padding=pool.padding))
-    builder.add(name, n.Threshold(threshold=np.full(builder.shape, 0.5)))
 
 
 def _per_neuron(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -86,6 +86,20 @@ TORCH_LAYERS: dict[str, Callable[[Any], n.Node] | None] = {
 }
 
 
+def max_pool(builder: SequenceBuilder, name: str, pool: Any, binary: bool) -> None:
+    """max over a window of 0/1 spikes = [window sum > 0.5]; zero padding adds nothing to it."""
+    if not binary:
+        raise UnsupportedLayerError("MaxPool2d is supported only on spikes (after a neuron "
+                                    "layer): the IR has no max of real values; use AvgPool2d")
+    if pool.ceil_mode or pool.return_indices or values(pool.dilation).max() != 1:
+        raise UnsupportedLayerError("MaxPool2d with ceil_mode, return_indices or dilation is "
+                                    "not supported")
+    builder.add(f"{name}.sum", n.SumPool2d(kernel_size=pool.kernel_size,
+                                           stride=pool.stride or pool.kernel_size,
+                                           padding=pool.padding))
+    builder.add(name, n.Threshold(threshold=np.full(builder.shape, 0.5)))
+
+
 class SequenceBuilder:
     """Builds a chain input -> layers -> output, tracking the shape that flows along it."""
 
