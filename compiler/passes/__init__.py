@@ -15,6 +15,7 @@ PASSES = {
     "prune-inactive": "snnc.passes.prune:PruneInactive",
     "quantize": "snnc.passes.quantize:Quantize",
     "check": "snnc.passes.check:Check",
+    "approximate-reset": "snnc.passes.reset:ApproximateReset",
 }
 
 

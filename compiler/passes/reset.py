@@ -1,0 +1,48 @@
+"""approximate-reset: replace resets a target cannot run by one it can, and measure the cost.
+
+``approximate-reset{to=zero}`` sets every spiking population whose reset is ``subtract``,
+``subtract_next`` or ``zero_next`` (snnTorch's default subtract reset, with or without reset
+delay, and Synaptic's delayed zero reset) to ``zero`` (v <- 0 on a spike, Lava's LIF), keeping
+everything else. Lossy and opt-in: a subtract reset keeps v - threshold after a spike, and
+every Lava 0.10 LIF process sets v <- 0 and sends only spikes, so no process network keeps that
+residual (see ``snnc.backends.loihi.target``). The report lists the changed populations and,
+with calibration input, the output agreement with the unchanged graph (``fidelity``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from snnc.errors import OptionError
+from snnc.ir import Graph
+from snnc.ir import nodes as n
+
+from .fidelity import fidelity
+from .manager import Pass, PassContext, PassResult
+
+APPROXIMATED = ("subtract", "subtract_next", "zero_next")
+
+
+@dataclass(frozen=True)
+class ApproximateReset(Pass):
+    name: ClassVar[str] = "approximate-reset"
+    to: str = "zero"
+
+    def __post_init__(self) -> None:
+        if self.to != "zero":
+            raise OptionError(f"approximate-reset: to={self.to} is not supported (only zero)")
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        nodes, changed = dict(graph.nodes), {}
+        for name, node in graph.nodes.items():
+            reset = getattr(node, "reset", None) or ctx.options.reset
+            if isinstance(node, n.Neuron) and node.spiking and reset in APPROXIMATED:
+                changed[name] = reset
+                nodes[name] = dataclasses.replace(node, reset="zero",
+                                                  v_reset=np.zeros(node.shape))
+        after = Graph(nodes=nodes, edges=graph.edges, metadata=graph.metadata)
+        report = {"changed": {k: f"{v} -> zero" for k, v in changed.items()} or "-"}
+        return PassResult(after, {**report, **(fidelity(graph, after, ctx) if changed else {})})
