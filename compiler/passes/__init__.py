@@ -16,6 +16,7 @@ PASSES = {
     "quantize": "snnc.passes.quantize:Quantize",
     "check": "snnc.passes.check:Check",
     "approximate-reset": "snnc.passes.reset:ApproximateReset",
+    "split-populations": "snnc.passes.split:SplitPopulations",
 }
 
 

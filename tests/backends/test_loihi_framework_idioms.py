@@ -108,3 +108,39 @@ def test_approximate_reset_runs_in_lava_and_reports_agreement(synaptic, lava, tm
     report = records[0].report
     assert set(report["changed"]) == {"lif1", "lif2"}
     assert 0.5 < report["output_agreement"] <= 1.0
+
+
+def _heterogeneous():
+    """learn_beta / learned-threshold style: every hidden neuron its own beta (4 values, as
+    heterogeneous-timescale training initialises them) and threshold; the readout layer its
+    own thresholds."""
+    generator = torch.Generator().manual_seed(5)
+    beta = torch.tensor([0.5, 0.7, 0.85, 0.95]).repeat(4)
+    net = nn.Sequential(
+        nn.Linear(10, 16), snn.Leaky(beta=beta, threshold=torch.rand(16, generator=generator)
+                                     + 0.5, reset_mechanism="zero", init_hidden=True),
+        nn.Linear(16, 4), snn.Leaky(beta=0.8, threshold=torch.linspace(0.6, 1.4, 4),
+                                    reset_mechanism="zero", init_hidden=True))
+    with torch.no_grad():
+        for layer in (net[0], net[2]):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * 1.5)
+    return net
+
+
+def test_heterogeneous_neurons_are_refused_by_default():
+    x = _spikes(4)
+    graph = from_snntorch(_heterogeneous(), torch.from_numpy(x[0]))
+    options = SimOptions(dt=graph.metadata["dt"])
+    quantized = LOIHI2.compile(graph, options)[0]
+    with pytest.raises(OptionError, match=r"population '1': dv differs per neuron"):
+        target.simulate(quantized, {"input": x}, options)
+
+
+def test_split_populations_runs_heterogeneous_neurons_in_lava(lava, tmp_path):
+    x = _spikes(4)
+    graph = from_snntorch(_heterogeneous(), torch.from_numpy(x[0]))
+    spec = "split-populations," + target.PIPELINE
+    want, records = _script_equals_simulate(graph, x, tmp_path, spec, {"spikes": x})
+    report = records[0].report
+    assert report["split"] == {"1": 4} and report["folded"] == ["1", "3"]
+    assert report["output_agreement"] == 1.0

@@ -1,0 +1,132 @@
+"""split-populations: per-neuron thresholds and decays in populations that share them.
+
+Lava shares du, dv and vth per LIF process, while training (snnTorch ``learn_beta``,
+heterogeneous time constants, learned thresholds) gives every neuron its own. This pass makes
+each spiking population (1-d, fed and read only by Affine/Linear matrices) fit:
+
+1. thresholds are folded into the neuron's constants: with s = v_threshold - v_reset, the
+   neuron v' = (v - v_reset) / s has r' = r / s, v_leak' = (v_leak - v_reset) / s, v_reset' = 0
+   and v_threshold' = 1; its spikes are the same (up to float rounding of the scaled sums);
+2. neurons with equal time constants are grouped into one population each ("name.g0", ...):
+   the matrices feeding it are split by rows, the matrices it feeds by columns (their outputs
+   are summed where they meet, as NIR sums fan-in). Lossless; more processes.
+
+Step 1 is local and always applies; populations whose decays still differ but cannot be split
+(a conv or Output neighbour, recurrence onto themselves, more than 1 dimension) are listed in
+the report under ``kept`` with the reason (Loihi then refuses them, naming the parameter). Report: ``split`` (population -> number of groups), ``folded``
+(populations whose thresholds were folded), and fidelity on calibration input.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from snnc.ir import Graph
+from snnc.ir import nodes as n
+
+from .fidelity import fidelity
+from .manager import Pass, PassContext, PassResult
+
+DECAYS = ("tau", "tau_mem", "tau_syn")
+MATRICES = (n.Affine, n.Linear)
+
+
+@dataclass(frozen=True)
+class SplitPopulations(Pass):
+    name: ClassVar[str] = "split-populations"
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        current = graph
+        report: dict = {"folded": [], "split": {}, "kept": {}}
+        for name, node in graph.nodes.items():
+            if not (isinstance(node, n.Neuron) and node.spiking and _varies(node)):
+                continue
+            nodes, edges = dict(current.nodes), list(current.edges)
+            folded = _fold_threshold(node)
+            if folded is not node:
+                report["folded"].append(name)
+                nodes[name] = folded
+            groups = _groups(folded)
+            problem = _unsplittable(current, name, folded) if len(groups) > 1 else None
+            if problem:
+                report["kept"][name] = problem
+            elif len(groups) > 1:
+                _split(current, nodes, edges, name, folded, groups)
+                report["split"][name] = len(groups)
+            current = Graph(nodes=nodes, edges=tuple(edges), metadata=graph.metadata)
+        changed = report["folded"] or report["split"]
+        report = {k: (v or "-") for k, v in report.items()}
+        return PassResult(current, {**report, **(fidelity(graph, current, ctx) if changed else {})})
+
+
+def _varies(node: n.Neuron) -> bool:
+    values = [getattr(node, k) for k in DECAYS if hasattr(node, k)]
+    values.append(node.v_threshold - node.v_reset)
+    return any(np.ptp(v) > 0 for v in values)
+
+
+def _unsplittable(graph: Graph, name: str, node: n.Neuron) -> str | None:
+    if len(node.shape) != 1:
+        return f"shape {node.shape} is not 1-d"
+    for other in graph.predecessors(name) + graph.successors(name):
+        if not isinstance(graph.nodes[other], MATRICES):
+            return f"'{other}' ({graph.nodes[other].type_name}) is not an Affine/Linear"
+    for later in graph.successors(name):
+        if graph.predecessors(later) != [name]:
+            return f"'{later}' also sums other inputs"
+    for before in graph.predecessors(name):
+        if before in graph.successors(name) or graph.successors(before) != [name]:
+            return f"'{before}' also feeds other nodes (or is recurrent)"
+    return None
+
+
+def _fold_threshold(node: n.Neuron) -> n.Neuron:
+    scale = np.asarray(node.v_threshold - node.v_reset, dtype=np.float64)
+    if np.ptp(scale) == 0 or np.any(scale <= 0):
+        return node
+    changes = {"r": node.r / scale, "v_threshold": np.ones(node.shape),
+               "v_reset": np.zeros(node.shape)}
+    if hasattr(node, "v_leak"):
+        changes["v_leak"] = (node.v_leak - node.v_reset) / scale
+    return dataclasses.replace(node, **changes)
+
+
+def _groups(node: n.Neuron) -> list[np.ndarray]:
+    """Neuron indices with equal time constants and thresholds, in order of first neuron."""
+    keys = np.stack([np.asarray(getattr(node, k), np.float64) for k in (*DECAYS, "v_threshold",
+                     "v_reset") if hasattr(node, k)], axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    return [np.flatnonzero(inverse.reshape(-1) == g) for g in order]
+
+
+def _split(graph: Graph, nodes: dict, edges: list, name: str, node: n.Neuron,
+           groups: list[np.ndarray]) -> None:
+    before, after = graph.predecessors(name), graph.successors(name)
+    del nodes[name]
+    for matrix in before + after:
+        del nodes[matrix]
+    edges[:] = [e for e in edges if name not in e and not set(e) & set(before + after)]
+    for j, idx in enumerate(groups):
+        part = f"{name}.g{j}"
+        nodes[part] = dataclasses.replace(node, **{k: getattr(node, k)[idx] for k in node.arrays})
+        for matrix in before:
+            source = graph.nodes[matrix]
+            rows = {"weight": source.weight[idx]}
+            if isinstance(source, n.Affine):
+                rows["bias"] = source.bias[idx]
+            nodes[f"{matrix}.g{j}"] = dataclasses.replace(source, **rows)
+            edges += [(src, f"{matrix}.g{j}") for src in graph.predecessors(matrix)]
+            edges.append((f"{matrix}.g{j}", part))
+        for matrix in after:
+            target = graph.nodes[matrix]
+            columns = target.weight[:, idx]
+            keep_bias = isinstance(target, n.Affine) and j == 0  # the bias once
+            nodes[f"{matrix}.g{j}"] = (n.Affine(weight=columns, bias=target.bias,
+                                                metadata=target.metadata) if keep_bias
+                                       else n.Linear(weight=columns, metadata=target.metadata))
+            edges.append((part, f"{matrix}.g{j}"))
+            edges += [(f"{matrix}.g{j}", dst) for dst in graph.successors(matrix)]
