@@ -5,7 +5,8 @@ A state output is built from IR nodes whose outputs sum to snnTorch's value, bec
 output spikes (or an integrator's v), not a spiking neuron's membrane. The membrane without its
 reset is linear in the input, so a non-spiking copy of the neuron (LI, I or CubaLI, same
 constants) fed by the same input gives it; the subtract reset adds -threshold x spk[t-1], fed to
-a leaky integrator of the same decay through a one-step Delay and a Scale. The recurrent input
+a leaky integrator of the same decay through a one-step Delay and a diagonal Linear
+(a Scale for populations of more than one dimension). The recurrent input
 of RLeaky/RSynaptic reaches the copy through the same delayed spikes and a copy of the recurrent
 matrix. Spikes stay exact; a state equals snnTorch's up to float rounding (the IR integrates
 v + g (r x - v), snnTorch beta v + x: about 1e-6 relative in float32).
@@ -57,17 +58,15 @@ def state_nodes(builder: TraceBuilder, name: str, cell: Any, var: str, dt: float
             "or return only the spikes")
     delayed = _delayed_spikes(builder, name, neuron, dt) if var == "mem" or _recurrent(builder, name) \
         else None
-    drive = [*inputs] + ([_copy_recurrent(builder, name, delayed)] if _recurrent(builder, name)
-                         else [])
+    drive = _copied_inputs(builder, name, inputs) + (
+        [_copy_recurrent(builder, name, delayed)] if _recurrent(builder, name) else [])
     shape = neuron.shape
     if var == "syn":
         return [_add(builder, f"{name}.syn", n.LI(tau=neuron.tau_syn, r=neuron.w_in,
                                                   v_leak=np.zeros(shape)), drive)]
     correction = None
     if cell.reset_mechanism == "subtract":
-        correction = _add(builder, f"{name}.mem_reset",
-                          n.Scale(scale=-np.asarray(neuron.v_threshold, dtype=np.float64)),
-                          [delayed])
+        correction = _add(builder, f"{name}.mem_reset", _times(-neuron.v_threshold), [delayed])
     if isinstance(neuron, n.CubaLIF):
         copy = n.CubaLI(tau_syn=neuron.tau_syn, tau_mem=neuron.tau_mem, r=neuron.r,
                         v_leak=np.zeros(shape), w_in=neuron.w_in)
@@ -80,6 +79,27 @@ def state_nodes(builder: TraceBuilder, name: str, cell: Any, var: str, dt: float
     copy = n.I(r=neuron.r) if isinstance(neuron, n.IF) else \
         n.LI(tau=neuron.tau, r=neuron.r, v_leak=np.zeros(shape))
     return [_add(builder, f"{name}.mem", copy, drive + ([correction] if correction else []))]
+
+
+def _times(factor: np.ndarray) -> n.Node:
+    """x * factor: a diagonal Linear for 1-d populations (a matrix that chip targets map, with
+    the Delay before it as its synaptic delay), else a Scale."""
+    factor = np.asarray(factor, dtype=np.float64)
+    return n.Linear(weight=np.diag(factor)) if factor.ndim == 1 else n.Scale(scale=factor)
+
+
+def _copied_inputs(builder: TraceBuilder, name: str, inputs: tuple[str, ...]) -> list[str]:
+    """The neuron's input matrices, copied for the state nodes: chip targets map a matrix
+    onto the one population it feeds."""
+    copies = []
+    for k, source in enumerate(inputs):
+        node = builder.nodes[source]
+        if not isinstance(node, (n.Affine, n.Linear, n.Conv1d, n.Conv2d)):
+            copies.append(source)
+            continue
+        feeding = [a for a, b in builder.edges if b == source]
+        copies.append(_add(builder, f"{name}.state_in{k}", node, feeding))
+    return copies
 
 
 def _recurrent(builder: TraceBuilder, name: str) -> bool:

@@ -334,7 +334,7 @@ def _reset_problem(reset: str) -> str:
     else:
         why = f"reset '{reset}' with a nonzero v_reset is not Lava's v <- 0"
     return (f"{why}; train with reset_mechanism='zero' (snnTorch Leaky: exact on Loihi), or "
-            f"opt into the zero reset with -p 'approximate-reset,{PIPELINE}' "
+            f"opt into the zero reset with -p 'reset-approx,{PIPELINE}' "
             "(its output agreement is reported)")
 
 

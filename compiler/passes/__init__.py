@@ -15,7 +15,7 @@ PASSES = {
     "prune-inactive": "snnc.passes.prune:PruneInactive",
     "quantize": "snnc.passes.quantize:Quantize",
     "check": "snnc.passes.check:Check",
-    "approximate-reset": "snnc.passes.reset:ApproximateReset",
+    "reset-approx": "snnc.passes.reset:ApproximateReset",
     "split-populations": "snnc.passes.split:SplitPopulations",
 }
 

@@ -1,6 +1,6 @@
-"""approximate-reset: replace resets a target cannot run by one it can, and measure the cost.
+"""reset-approx: replace resets a target cannot run by one it can, and measure the cost.
 
-``approximate-reset{to=zero}`` sets every spiking population whose reset is ``subtract``,
+``reset-approx{to=zero}`` sets every spiking population whose reset is ``subtract``,
 ``subtract_next`` or ``zero_next`` (snnTorch's default subtract reset, with or without reset
 delay, and Synaptic's delayed zero reset) to ``zero`` (v <- 0 on a spike, Lava's LIF), keeping
 everything else. Lossy and opt-in: a subtract reset keeps v - threshold after a spike, and
@@ -28,12 +28,12 @@ APPROXIMATED = ("subtract", "subtract_next", "zero_next")
 
 @dataclass(frozen=True)
 class ApproximateReset(Pass):
-    name: ClassVar[str] = "approximate-reset"
+    name: ClassVar[str] = "reset-approx"
     to: str = "zero"
 
     def __post_init__(self) -> None:
         if self.to != "zero":
-            raise OptionError(f"approximate-reset: to={self.to} is not supported (only zero)")
+            raise OptionError(f"reset-approx: to={self.to} is not supported (only zero)")
 
     def run(self, graph: Graph, ctx: PassContext) -> PassResult:
         nodes, changed = dict(graph.nodes), {}

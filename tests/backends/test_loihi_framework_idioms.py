@@ -4,7 +4,7 @@ cannot run is refused in one line that says why.
 
 - the tutorial's loop over steps (traced, init_leaky()) with zero reset, Leaky and Synaptic
   (a Leaky's immediate zero reset is Lava's v <- 0);
-- snnTorch's default subtract reset: refused by name; with ``approximate-reset`` in the
+- snnTorch's default subtract reset: refused by name; with ``reset-approx`` in the
   pipeline it runs (zero reset), and its agreement with the float model is reported.
 """
 import numpy as np
@@ -95,7 +95,7 @@ def test_default_subtract_reset_is_refused_with_the_reason_and_the_option():
     options = SimOptions(dt=graph.metadata["dt"])
     quantized = LOIHI2.compile(graph, options)[0]
     with pytest.raises(OptionError, match=r"population 'lif1': a subtract reset .* keeps "
-                                          r"v - threshold.*approximate-reset"):
+                                          r"v - threshold.*reset-approx"):
         target.simulate(quantized, {"input": x}, options)
 
 
@@ -103,7 +103,7 @@ def test_default_subtract_reset_is_refused_with_the_reason_and_the_option():
 def test_approximate_reset_runs_in_lava_and_reports_agreement(synaptic, lava, tmp_path):
     x = _spikes(3)
     graph = from_snntorch(Tutorial("subtract", synaptic), torch.from_numpy(x))
-    spec = "approximate-reset," + target.PIPELINE
+    spec = "reset-approx," + target.PIPELINE
     _, records = _script_equals_simulate(graph, x, tmp_path, spec, {"spikes": x})
     report = records[0].report
     assert set(report["changed"]) == {"lif1", "lif2"}
