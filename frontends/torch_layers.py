@@ -90,7 +90,9 @@ def max_pool(builder: SequenceBuilder, name: str, pool: Any, binary: bool) -> No
     """max over a window of 0/1 spikes = [window sum > 0.5]; zero padding adds nothing to it."""
     if not binary:
         raise UnsupportedLayerError("MaxPool2d is supported only on spikes (after a neuron "
-                                    "layer): the IR has no max of real values; use AvgPool2d")
+                                    "layer): the IR has no max of real values; move it after "
+                                    "the neurons (Conv2d -> Leaky -> MaxPool2d is exact) or "
+                                    "use AvgPool2d")
     if pool.ceil_mode or pool.return_indices or values(pool.dilation).max() != 1:
         raise UnsupportedLayerError("MaxPool2d with ceil_mode, return_indices or dilation is "
                                     "not supported")
