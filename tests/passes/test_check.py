@@ -177,8 +177,7 @@ def test_non_strict_collects_every_violation(digits):
     report = check(graph, "check{chip=loihi1,strict=false}")
     assert [v["check"] for v in report["violations"]] == ["delays", "shared_parameters"]
     assert report["checks"]["delays"] == "1 violation" and report["checks"]["cores"] == "ok"
-    sfq = check(digits, "check{chip=sfq,strict=false}")  # leaky neurons, fan-in 128 > 100
-    assert sfq["checks"]["node_types"] == "2 violations"
+    sfq = check(digits, "check{chip=sfq,strict=false}")  # fan-in 128 > 100 (sfq runs LIF now)
     assert sfq["checks"]["fan_in"] == "1 violation"
     assert sfq["checks"]["cores"].startswith("skipped")
 
@@ -197,7 +196,8 @@ def test_cli_prints_the_report_or_one_line(tmp_path):
                "-p", "check{chip=sfq}", "-o", str(tmp_path / "bad"))
     assert bad.returncode == 2 and not (tmp_path / "bad").exists()
     assert bad.stderr.count("\n") == 1
-    assert "node 'lif1': LIF is not supported by target 'sfq'" in bad.stderr
+    assert "node 'lif2' (LIF): fan-in 128 synapses per neuron via fc2 exceeds sfq's 100" \
+        in bad.stderr
 
 
 def test_quantized_integer_values_are_checked_against_the_format_widths():
