@@ -351,3 +351,16 @@ def test_format_chip_follows_the_target_chip():
         assert (report["format"], report["chip"]) == (fmt, chip)
     _, report = quantize(graph, PassContext(chip=load_chip("rram")), "quantize{format=loihi}")
     assert report["chip"] == "loihi1"  # the target's chip is of another kind: the default
+
+
+def test_a_pipeline_for_a_target_takes_the_targets_chip():
+    """issue 14: `snnc compile -t loihi2 -p "prune{sparsity=0.5},quantize{bits=8}"` failed with
+    "quantize{format=chip} needs a chip"; inside a target's pipeline the chip is the target's."""
+    from snnc.backends.loihi.targets import LOIHI2
+
+    digits = load_model(Path(__file__).parents[2] / "examples" / "digits" / "digits.nir")
+    graph, records = LOIHI2.compile(digits, SimOptions(dt=1e-3),
+                                    "prune{sparsity=0.5},quantize{bits=8},check,map-delays")
+    quantize = next(r for r in records if r.applied.name == "quantize")
+    assert quantize.report["chip"] == "loihi2" and quantize.report["weight_bits"] == 8
+    assert next(r for r in records if r.applied.name == "check").report["chip"] == "loihi2"
