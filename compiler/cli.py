@@ -1,4 +1,4 @@
-"""The ``snnc`` command line: inspect, compile, simulate, report, targets.
+"""The ``snnc`` command line: inspect, compile, simulate, report, sweep, targets.
 
 Bad input exits with code 2 and one line naming the file, node and limit; ``--debug`` shows the
 traceback instead. Only the standard library loads at start-up: each command imports what it
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import SnncError
 
+DEPLOYMENTS = ("streamed", "preloaded", "bias")  # Family.cost's deployment modes
 MODEL_HELP = ("a .nir or .onnx file, file.py:factory returning a Norse or snnTorch module and a "
               "sample input, or a program directory written by `snnc compile`")
 
@@ -70,11 +71,41 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--energy-model", metavar="NAME",
                         help="the chip model's [energy.NAME] table to price events with "
                              "(default: the chip's own; see `snnc targets`)")
-    report.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    report.add_argument("--deployment", choices=DEPLOYMENTS,
+                        help="how inputs reach the chip, priced by its cost model (default: "
+                             "the chip's own)")
+    report.add_argument("--format", choices=("table", "json", "markdown", "html"),
+                        default="table",
+                        help="html: one self-contained page with the tables and plots")
     report.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    add_quiet(report)
     add_chips(report)
     add_sim_options(report)
     report.set_defaults(run=commands.report)
+
+    sweep = sub.add_parser("sweep", help="compile, run and report every point of a grid")
+    add_model_arguments(sweep)
+    sweep.add_argument("--grid", required=True, metavar="KEY=V1,V2;...",
+                       help="axes, e.g. 'target=loihi2,spinnaker1;quantize.bits=4,6,8;"
+                            "prune.sparsity=0,0.5' (keys: target, seed, dt, device.KEY, "
+                            "PASS.OPTION)")
+    sweep.add_argument("-i", "--input", required=True, type=Path,
+                       help=".npz with 'spikes' (and 'labels' for accuracy); one batch row is "
+                            "one inference")
+    sweep.add_argument("--steps", type=int, help="steps to run (default: all input steps)")
+    sweep.add_argument("--executor", choices=("local", "dask"), default="local",
+                       help="local: a process pool; dask: a Dask cluster (--scheduler, else "
+                            "a local one it starts)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a running Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--workers", type=_positive, metavar="N",
+                       help="processes (default: the machine's cores, at most 4)")
+    sweep.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
+                       help="folder of results: one file per point (a rerun skips those "
+                            "done), sweep.json, sweep.csv, pareto.png")
+    add_quiet(sweep)
+    add_sim_options(sweep)
+    sweep.set_defaults(run=commands.sweep)
 
     targets = sub.add_parser("targets", help="list targets and their limits")
     targets.set_defaults(run=commands.targets)
@@ -100,6 +131,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=_positive, default=1, metavar="K",
                         help="Monte Carlo: run a stochastic target K times, seeds S..S+K-1, "
                              "and give the spread (default 1)")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress and no stage times on stderr")
 
 
 def add_chips(parser: argparse.ArgumentParser) -> None:

@@ -160,12 +160,15 @@ def report(args: argparse.Namespace) -> None:
     from .errors import OptionError
     from .inputs import load_labels, load_spikes
     from .program import is_program, read_program
+    from .progress import Stages
     from .report import format_report
     from .report import report as build
 
     if args.output:
         check_output_file(args.output)
-    graph, options, calibration = load(args)
+    stages = Stages(quiet=args.quiet)
+    with stages.stage("loading the model"):
+        graph, options, calibration = load(args)
     compiled_for = read_program(args.model).target if is_program(args.model) else None
     known = target_names()
     names = ([t for t in known if t != "reference"] if args.target == "all"
@@ -181,14 +184,22 @@ def report(args: argparse.Namespace) -> None:
     data = build(graph, names, options, inputs, chips=args.chips, program=program,
                  compiled_for=compiled_for,
                  pipeline=args.pipeline, labels=labels, energy_model=args.energy_model,
-                 calibration=calibration, trials=args.trials)
-    text = format_report(data, Path(args.model).name, args.format)
+                 calibration=calibration, trials=args.trials, deployment=args.deployment,
+                 stages=stages)
+    with stages.stage(f"formatting {args.format}"):
+        text = format_report(data, Path(args.model).name, args.format)
     if args.output:
         with atomic_path(args.output) as tmp:
             tmp.write_text(text + "\n")
         print(f"wrote {args.output}")
     else:
         print(text)
+
+
+def sweep(args: argparse.Namespace) -> None:
+    from .sweep import run_sweep
+
+    run_sweep(args)
 
 
 def targets(args: argparse.Namespace) -> None:

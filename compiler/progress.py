@@ -4,12 +4,13 @@ Batch rows are independent runs, so a large batch runs ``ROWS`` rows at a time a
 recordings are joined: outputs and states along the batch axis, spike counts, counters and
 per-neuron activity summed. A line on stderr tells how far it got once a run has taken
 longer than ``QUIET_SECONDS`` (short runs stay silent; so does output that is not a
-terminal).
+terminal). ``Stages`` times the stages of a command and prints each one's time.
 """
 from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Callable, Mapping
 
@@ -20,8 +21,9 @@ QUIET_SECONDS = 2.0
 
 
 def simulate_in_slices(simulate: Callable, inputs: Mapping[str, np.ndarray], label: str,
-                       rows: int = ROWS, stream=None):
-    """``simulate(inputs)`` over slices of ``rows`` batch rows, joined into one recording."""
+                       rows: int = ROWS, stream=None, quiet: bool = False):
+    """``simulate(inputs)`` over slices of ``rows`` batch rows, joined into one recording
+    (``quiet``: no progress line)."""
     stream = sys.stderr if stream is None else stream
     batch = next(iter(inputs.values())).shape[1]
     if batch <= rows:
@@ -31,7 +33,7 @@ def simulate_in_slices(simulate: Callable, inputs: Mapping[str, np.ndarray], lab
         part = {name: array[:, first:first + rows] for name, array in inputs.items()}
         parts.append(simulate(part))
         done = min(first + rows, batch)
-        if time.perf_counter() - start > QUIET_SECONDS and stream.isatty():
+        if not quiet and time.perf_counter() - start > QUIET_SECONDS and stream.isatty():
             print(f"\r{label}: {done}/{batch} batch rows", end="" if done < batch else "\n",
                   file=stream, flush=True)
     return join(parts)
@@ -50,3 +52,33 @@ def join(parts: list):
     if first.counters is not None:  # every kind the runs counted, summed
         joined.counters = type(first.counters).summed([p.counters for p in parts])
     return joined
+
+
+class Stages:
+    """The stages of one command, each timed: ``with stages.stage("simulating on loihi2"):``.
+
+    Unless quiet, each stage's time goes to stderr as it ends (stdout stays the command's own
+    output, e.g. JSON), and the per-slice progress of long simulations is shown on a terminal.
+    """
+
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet = quiet
+        self.stream = sys.stderr if stream is None else stream
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, label: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - start
+            self.seconds[label] = self.seconds.get(label, 0.0) + took
+            if not self.quiet:
+                print(f"[{took:8.3f} s] {label}", file=self.stream, flush=True)
+
+    def simulate(self, simulate: Callable, inputs: Mapping[str, np.ndarray], label: str):
+        """``simulate_in_slices`` as one timed stage (its progress silent when quiet)."""
+        with self.stage(label):
+            return simulate_in_slices(simulate, inputs, label, quiet=self.quiet,
+                                      stream=self.stream)

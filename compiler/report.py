@@ -8,25 +8,30 @@ One input sequence (one batch row) is one inference.
 """
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import SnncError
-from .ir import Graph
+from .ir import Graph, flatten
 from .options import SimOptions
 from .passes.fidelity import per_output
-from .program import json_value
-from .progress import simulate_in_slices
+from .progress import Stages
+from .report_baseline import baselines
+from .report_summary import summarize
+from .report_text import format_report  # noqa: F401  (the formats; ``snnc.report`` API)
+
+SCHEMA = "snnc-report/1"  # the ``schema`` of the JSON; schemas/report.v1.schema.json
+RASTER_EVENTS = 4000  # most spikes of the first inference's raster kept per run
 
 def report(graph: Graph, targets: list[str], options: SimOptions,
            inputs: Mapping[str, np.ndarray], *, chips: int | None = None,
            compiled_for: str | None = None, program=None, pipeline: str | None = None,
            labels: np.ndarray | None = None, energy_model: str | None = None,
-           calibration: Mapping[str, np.ndarray] | None = None, trials: int = 1
-           ) -> dict[str, Any]:
+           calibration: Mapping[str, np.ndarray] | None = None, trials: int = 1,
+           deployment: str | None = None, stages: Stages | None = None) -> dict[str, Any]:
     """The report as plain data: one entry per target (a target that cannot compile or run
     the model gets its one-line error instead; if none can, the first error is raised).
     ``compiled_for`` names the target a program MODEL was compiled for (its graph is used as
@@ -38,23 +43,28 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     chip's ``[energy.*]`` table to use (default: the chip's own); ``calibration`` ("spikes",
     "labels") feeds data-driven passes, as in ``snnc compile``. With ``trials`` K > 1, a
     stochastic target runs K seeds (``options.seed`` + k): the entry is the first trial's, with
-    the spread over all K under "trials"."""
+    the spread over all K under "trials". ``deployment`` (how inputs reach the chip:
+    "streamed", "preloaded", "bias"; None: the chip's default) goes to the family's cost
+    model. ``stages`` times each stage (and prints it, unless quiet)."""
     from snnc.backends import get_target
 
-    reference = simulate_in_slices(
+    stages = stages or Stages(quiet=True)
+    reference = stages.simulate(
         lambda part: get_target("reference").simulate(graph, part, options), inputs,
         "simulating the reference")
+    run = _Run(inputs, reference, layer_activity(graph, reference), chips, labels,
+               energy_model, deployment, stages)
     entries, errors = {}, []
     for name in targets:
         target = get_target(name)
         try:
-            compiled = (graph if name == compiled_for
-                        else target.compile(graph, options, pipeline, calibration)[0])
+            with stages.stage(f"compiling for {name}"):
+                compiled = (graph if name == compiled_for
+                            else target.compile(graph, options, pipeline, calibration)[0])
             stored = program if name == compiled_for else None
             runs = trials if target.stochastic else 1
             done = [_entry(name, target, compiled, replace(options, seed=options.seed + k),
-                           inputs, reference, chips, labels, energy_model, stored)
-                    for k in range(runs)]
+                           run, stored) for k in range(runs)]
             entries[name] = done[0] if runs == 1 else {**done[0], "trials": spread(done)}
         except SnncError as error:  # this target cannot run or price it: say why, go on
             entries[name] = {"description": target.description, "error": str(error)}
@@ -63,11 +73,58 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
         raise errors[0]
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
     versus = "the program's graph" if compiled_for else "the model before compilation"
-    data = {"steps": int(steps), "batch": int(batch), "dt": options.dt,
+    data = {"schema": SCHEMA, "steps": int(steps), "batch": int(batch), "dt": options.dt,
+            "deployment": deployment,
             "fidelity_versus": f"float reference simulation of {versus}", "targets": entries}
     if labels is not None:
         data["reference_accuracy"] = accuracy(reference.outputs, labels)
+    data["reference"] = {"layers": run.reference_layers,
+                         "raster": raster(reference, inputs)}
+    data["summary"] = [summarize(name, entry, int(steps)) for name, entry in entries.items()]
+    data["baseline"] = baselines(graph, int(steps), data.get("reference_accuracy"))
+    data["timings"] = {label: round(t, 6) for label, t in stages.seconds.items()}
     return data
+
+
+class _Run:
+    """What every target's run shares: the inputs, the reference run, the pricing options."""
+
+    def __init__(self, inputs, reference, reference_layers, chips, labels, energy_model,
+                 deployment, stages):
+        self.inputs, self.reference, self.reference_layers = inputs, reference, reference_layers
+        self.chips, self.labels = chips, labels
+        self.energy_model, self.deployment, self.stages = energy_model, deployment, stages
+
+
+def layer_activity(graph: Graph, recording, reference=None) -> dict[str, dict[str, float]]:
+    """Per spiking population: spikes per inference, neurons, spikes per neuron per step; with
+    the ``reference`` layers, the ratio of spike counts (the per-layer fidelity: 1 = as many
+    spikes as the float reference in that layer)."""
+    flat = graph if graph.is_flat else flatten(graph)
+    runs = max(1, recording.batch)
+    out = {}
+    for name, count in recording.spike_counts.items():
+        neurons = math.prod(flat.shapes[name]) if name in flat.shapes else 0
+        layer = {"spikes": count / runs, "neurons": neurons,
+                 "rate": count / max(1, neurons * recording.steps * runs)}
+        if reference is not None and name in reference:
+            ref = reference[name]["spikes"]
+            layer["spike_ratio"] = layer["spikes"] / ref if ref else float(layer["spikes"] == 0)
+        out[name] = layer
+    return out
+
+
+def raster(recording, inputs=None) -> dict[str, list[list[int]]]:
+    """The first inference's spikes as [step, unit] pairs: the first output's (and, given the
+    ``inputs``, the first input's), at most ``RASTER_EVENTS`` each."""
+    arrays = {"output": next(iter(recording.outputs.values()))}
+    if inputs is not None:
+        arrays = {"input": next(iter(inputs.values())), **arrays}
+    out = {}
+    for key, array in arrays.items():
+        first = np.asarray(array)[:, 0].reshape(len(array), -1)
+        out[key] = np.argwhere(first != 0)[:RASTER_EVENTS].tolist()
+    return out
 
 
 def spread(entries: list[dict]) -> dict[str, Any]:
@@ -93,25 +150,29 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
     return float(np.mean(predicted == labels))
 
 
-def _entry(name, target, graph, options, inputs, reference, chips, labels, energy_model,
-           program=None) -> dict[str, Any]:
-    recording = simulate_in_slices(lambda part: target.simulate(graph, part, options), inputs,
-                                   f"simulating on {name}")
+def _entry(name, target, graph, options, run: _Run, program=None) -> dict[str, Any]:
+    recording = run.stages.simulate(lambda part: target.simulate(graph, part, options),
+                                    run.inputs, f"simulating on {name}")
     entry = {"description": target.description,
-             "fidelity": per_output(reference.outputs, recording.outputs),
-             "spikes": dict(recording.spike_counts)}
-    if labels is not None:
-        entry["accuracy"] = accuracy(recording.outputs, labels)
+             "fidelity": per_output(run.reference.outputs, recording.outputs),
+             "spikes": dict(recording.spike_counts),
+             "layers": layer_activity(graph, recording, run.reference_layers),
+             "raster": raster(recording)}
+    if run.labels is not None:
+        entry["accuracy"] = accuracy(recording.outputs, run.labels)
     chip = target.chip_model()
     if chip is None:
         return entry
-    mapping = _mapping(target, graph, chip, chips, recording.activity, program)
+    with run.stages.stage(f"mapping on {name}"):
+        mapping = _mapping(target, graph, chip, run.chips, recording.activity, program)
     if mapping is None:
         return entry
     price = target.family.cost or slice_cost
-    cost = price(chip, recording, mapping, model=energy_model, deployment=None)
+    with run.stages.stage(f"pricing on {name}"):
+        cost = price(chip, recording, mapping, model=run.energy_model,
+                     deployment=run.deployment)
     entry.update(chip=chip.name, mapping=mapping.fit, mapping_summary=mapping.summary(),
-                 cost=cost.to_dict(), cost_lines=cost.lines())
+                 cost=cost.to_dict(), cost_lines=cost.lines(), deployment=run.deployment)
     if hasattr(mapping, "routes"):
         entry["traffic"] = mapping.routes.totals()
     return entry
@@ -119,12 +180,14 @@ def _entry(name, target, graph, options, inputs, reference, chips, labels, energ
 
 def slice_cost(chip, recording, mapping, *, model=None, deployment=None):
     """The core-slice cost model on a ``map_graph`` mapping (the default of ``Family.cost``).
-    ``deployment`` (how inputs reach the chip) is not modelled yet."""
+    ``deployment`` (how inputs reach the chip) goes on to ``estimate`` only when given, so a
+    cost model that does not take it yet still prices the chip's default."""
     from snnc.hw_models.cost import estimate
 
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
+    more = {} if deployment is None else {"deployment": deployment}
     return estimate(chip, recording.counters, steps_per_inference=ran, batch=recording.batch,
-                    placement=placement_of(mapping), hops=hops_of(mapping), model=model)
+                    placement=placement_of(mapping), hops=hops_of(mapping), model=model, **more)
 
 
 def _mapping(target, graph, chip, chips, activity, program):
@@ -156,65 +219,4 @@ def hops_of(mapping) -> dict[str, int]:
         target = mapping.partition.cores[link.target_core].population
         key = f"{link.source}->{target}"
         out[key] = out.get(key, 0) + link.packet_hops
-    return out
-
-
-# -- formatting ---------------------------------------------------------------------------------
-
-
-def format_report(data: dict[str, Any], title: str, style: str = "table") -> str:
-    if style == "json":
-        plain = {**data, "targets": {k: {f: v for f, v in e.items() if f != "cost_lines"}
-                                     for k, e in data["targets"].items()}}
-        return json.dumps({"model": title, **plain}, indent=1, default=json_value)
-    lines = [f"report: {title}, {data['steps']} steps x batch {data['batch']} "
-             f"(one batch row = one inference), dt {data['dt']:g} s"]
-    if "reference_accuracy" in data:
-        lines.append(f"accuracy on the input's labels: reference "
-                     f"{100 * data['reference_accuracy']:.2f} %")
-    for name, entry in data["targets"].items():
-        lines += _target_lines(name, entry, data["fidelity_versus"], style == "markdown")
-    return "\n".join(lines)
-
-
-def _target_lines(name: str, entry: dict, versus: str, markdown: bool) -> list[str]:
-    head = f"## {name}" if markdown else f"\n== {name}: {entry['description']}"
-    lines = [head]
-    if markdown:
-        lines.append(entry["description"])
-    if "error" in entry:
-        return lines + [f"  not reported: {entry['error']}"]
-    if "accuracy" in entry:
-        lines.append(f"  accuracy on the input's labels: {100 * entry['accuracy']:.2f} %")
-    for out, f in entry["fidelity"].items():
-        lines.append(f"  fidelity '{out}' vs the {versus}: "
-                     f"{100 * f['equal']:.2f} % equal, max |diff| {f['max_abs_diff']:.4g}")
-    if "trials" in entry:
-        lines += _trial_lines(entry["trials"])
-    if "mapping" in entry and "traffic" not in entry:  # a family's own mapping artefact
-        lines.append(f"  mapping: {entry['mapping_summary']}")
-        body = entry["cost_lines"]
-        lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
-    elif "mapping" in entry:
-        fit, t = entry["mapping"], entry["traffic"]
-        lines.append(f"  mapping: {fit['cores']['need']} cores on {fit['chips']['need']} "
-                     f"chip(s) of {fit['chip']}; {t['packets']} packets, {t['packet_hops']} "
-                     f"packet-hops, {t['inter_chip_packets']} between chips, "
-                     f"{t['host_packets']} host input packets over the run")
-        for p in fit["populations"]:
-            lines.append(f"    {p['name']:<16} {p['neurons']:>8} neurons {p['cores']:>4} cores "
-                         f"{p['synapses']:>10} synapses {p['synapse_bits']:>11} bits")
-        body = entry["cost_lines"]
-        lines += ["```", *body, "```"] if markdown else ["  " + line for line in body]
-    return lines
-
-
-def _trial_lines(trials: dict) -> list[str]:
-    out = [f"  over {trials['count']} trials (seeds): mean +- std [min, max]"]
-    for key, unit, scale in (("accuracy", "%", 100), ("fidelity_equal", "% equal", 100),
-                             ("energy_per_inference", "uJ", 1e6)):
-        if key in trials:
-            f = {k: scale * v for k, v in trials[key].items() if k != "count"}
-            out.append(f"    {key:<22} {f['mean']:.4g} +- {f['std']:.3g} {unit} "
-                       f"[{f['min']:.4g}, {f['max']:.4g}]")
     return out
