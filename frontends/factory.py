@@ -1,4 +1,6 @@
-"""``file.py:factory`` models: a Python function returning (torch module, sample input).
+"""``file.py:factory`` models: a Python function returning (torch module, sample input), or
+(module, sample, options) with a dict of the frontend's keyword options (e.g. snnTorch's
+``{"max_pool": "after_neurons"}``).
 
 The module's neuron layers decide the frontend: snnTorch if any layer comes from ``snntorch``,
 Norse if any comes from ``norse``.
@@ -6,6 +8,7 @@ Norse if any comes from ``norse``.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,20 +35,26 @@ def load_factory(spec: str, calibration: Any = None) -> Graph:
         made = factory()
     except (Exception, SystemExit) as error:  # the user's code (sys.exit included)
         raise ModelFileError(f"{spec}: the factory failed: {type(error).__name__}: {error}") from None
-    if not (isinstance(made, (tuple, list)) and len(made) == 2 and hasattr(made[0], "modules")):
+    if not (isinstance(made, (tuple, list)) and len(made) in (2, 3) and hasattr(made[0], "modules")
+            and (len(made) == 2 or isinstance(made[2], dict))):
         got = (f"a {len(made)}-tuple" if isinstance(made, (tuple, list))
                else type(made).__name__)
-        raise ModelFileError(f"{spec}: the factory must return (torch module, sample input), "
-                             f"got {got}")
-    module, sample = made
+        raise ModelFileError(f"{spec}: the factory must return (torch module, sample input) or "
+                             f"(module, sample, options dict), got {got}")
+    module, sample, options = (*made, {}) if len(made) == 2 else made
     framework = framework_of(module)
     if framework is None:
         raise ModelFileError(f"{spec}: the module has no Norse or snnTorch layer "
                              f"(supported frameworks: {', '.join(FRONTENDS)})")
     module_name, name = FRONTENDS[framework].split(":")
     convert = getattr(importlib.import_module(module_name), name)
+    valid = [p for p in inspect.signature(convert).parameters][2:]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ModelFileError(f"{spec}: unknown {framework} frontend option(s) {unknown} "
+                             f"(valid: {', '.join(valid)})")
     try:
-        return convert(module, sample)
+        return convert(module, sample, **options)
     except ModelFileError as error:
         raise ModelFileError(f"{spec}: {error}") from None
 

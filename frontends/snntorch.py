@@ -61,7 +61,8 @@ SUPPORTED = ", ".join(sorted({*TORCH_LAYERS, "MaxPool2d", *NEURONS}))
 STATE_FUNCTIONS = {"_base_sub": "subtract", "_base_zero": "zero", "_base_int": "none"}
 
 
-def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
+def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4,
+                  max_pool: str = "refuse") -> Graph:
     """Convert a ``torch.nn.Sequential`` (nested ones are flattened) of torch layers and snnTorch
     neurons built with ``init_hidden=True``, or any module whose forward torch.fx can trace
     (``torch_trace``: a subclass calling its layers, the tutorials' loop over steps, layers with
@@ -70,9 +71,17 @@ def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
     ``sample_input`` is one input step shaped (batch, *input_shape) (a 1-D sample is unbatched),
     or (steps, batch, *input_shape) for a forward that reads x[step]; the module must run on it,
     and its neurons' hidden state is left as it was.
+
+    ``max_pool="after_neurons"`` opts into an approximation for a Sequential's MaxPool2d of real
+    values directly before a neuron layer (snnTorch tutorial 7: Conv2d -> MaxPool2d -> Leaky):
+    the pool moves after the neurons, where it is exact on spikes, so the neurons run at the
+    unpooled size (their parameters must broadcast to it). Recorded in
+    ``metadata["approximations"]``; its spike agreement is measured in the tests.
     """
     import torch
 
+    if max_pool not in ("refuse", "after_neurons"):
+        raise OptionError(f"max_pool must be 'refuse' or 'after_neurons', got '{max_pool}'")
     if not (np.isfinite(dt) and dt > 0):
         raise OptionError(f"dt must be a positive number of seconds, got {dt}")
     sample = sample_input if torch.is_tensor(sample_input) else torch.as_tensor(
@@ -83,7 +92,7 @@ def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
         graph = trace(module, sample, _trace_rules(), float(dt))  # names the construct first
         _run_keeping_state(module, sample)
         return graph
-    children = list(_layers(module))
+    children, moved = _pools_moved(list(_layers(module)), max_pool == "after_neurons")
     for name, child in children:
         _check_layer(name, child)
     _run_keeping_state(module, sample)
@@ -95,7 +104,27 @@ def from_snntorch(module: Any, sample_input: Any, dt: float = 1e-4) -> Graph:
         except UnsupportedLayerError as error:
             raise UnsupportedLayerError(f"layer '{name}' ({kind}): {error}") from None
         binary = kind in NEURONS or (binary and kind in PASS_SPIKES)
-    return builder.graph(metadata={"dt": float(dt), "source": "snntorch"})
+    metadata = {"dt": float(dt), "source": "snntorch"}
+    if moved:
+        metadata["approximations"] = tuple(moved)
+    return builder.graph(metadata=metadata)
+
+
+def _pools_moved(children: list, allowed: bool) -> tuple[list, list[str]]:
+    """With ``allowed``, swap each MaxPool2d of real values with the neuron layer after it."""
+    moved, binary = [], False
+    for k, (name, child) in enumerate(children):
+        kind = type(child).__name__
+        following = children[k + 1] if k + 1 < len(children) else (None, None)
+        if (allowed and kind == "MaxPool2d" and not binary
+                and type(following[1]).__name__ in NEURONS):
+            children[k], children[k + 1] = following, (name, child)
+            moved.append(f"layer '{name}' (MaxPool2d of real values) moved after neuron layer "
+                         f"'{following[0]}' (exact on spikes; the neurons run unpooled)")
+            binary = True
+            continue
+        binary = kind in NEURONS or (binary and kind in PASS_SPIKES)
+    return children, moved
 
 
 def _plain_sequential(module: Any) -> bool:
