@@ -54,6 +54,10 @@ def format_graph(graph: Graph, title: str = "graph") -> str:
     if repairs:
         lines.append("repaired on import:")
         lines.extend(f"  {note}" for note in repairs)
+    approximations = graph.metadata.get("approximations", ())
+    if approximations:  # lossy conversions the user opted into (e.g. snnTorch max_pool=)
+        lines.append("approximated on import (opted in):")
+        lines.extend(f"  {note}" for note in approximations)
     return "\n".join(lines)
 
 
