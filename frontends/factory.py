@@ -39,8 +39,8 @@ def load_factory(spec: str, calibration: Any = None) -> Graph:
             and (len(made) == 2 or isinstance(made[2], dict))):
         got = (f"a {len(made)}-tuple" if isinstance(made, (tuple, list))
                else type(made).__name__)
-        raise ModelFileError(f"{spec}: the factory must return (torch module, sample input) or "
-                             f"(module, sample, options dict), got {got}")
+        raise ModelFileError(f"{spec}: the factory must return (torch module, sample input), "
+                             f"got {got} (or (module, sample, dict of frontend options))")
     module, sample, options = (*made, {}) if len(made) == 2 else made
     framework = framework_of(module)
     if framework is None:
