@@ -5,7 +5,10 @@ cannot run is refused in one line that says why.
 - the tutorial's loop over steps (traced, init_leaky()) with zero reset, Leaky and Synaptic
   (a Leaky's immediate zero reset is Lava's v <- 0);
 - snnTorch's default subtract reset: refused by name; with ``reset-approx`` in the
-  pipeline it runs (zero reset), and its agreement with the float model is reported.
+  pipeline it runs (zero reset), and its agreement with the float model is reported;
+- per-neuron beta and threshold: refused by default ("dv differs per neuron"); with
+  ``split-populations`` split losslessly and run;
+- an ``output=True`` layer's membrane output.
 """
 import numpy as np
 import pytest
@@ -144,3 +147,22 @@ def test_split_populations_runs_heterogeneous_neurons_in_lava(lava, tmp_path):
     report = records[0].report
     assert report["split"] == {"1": 4} and report["folded"] == ["1", "3"]
     assert report["output_agreement"] == 1.0
+
+
+def test_membrane_output_runs_in_lava_as_simulated(lava, tmp_path):
+    """output=True: the membrane's nodes (a copy of the input matrix into an LI, the delayed
+    -threshold term) map onto Lava like any population; both outputs equal simulate."""
+    generator = torch.Generator().manual_seed(6)
+    net = nn.Sequential(nn.Linear(10, 6), snn.Leaky(beta=0.85, init_hidden=True, output=True))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.randn(net[0].weight.shape, generator=generator) * 1.5)
+    x = _spikes(6)
+    graph = from_snntorch(net, torch.from_numpy(x[0]))
+    options = SimOptions(dt=graph.metadata["dt"])
+    quantized = LOIHI2.compile(graph, options, "reset-approx," + target.PIPELINE, {"spikes": x})[0]
+    want = target.simulate(quantized, {"input": x}, options)
+    emit(quantized, options, tmp_path)
+    got = run_script(tmp_path, {"spikes": x})
+    assert want.outputs["output"].sum() > 0 and np.ptp(want.outputs["1_mem"]) > 0
+    for key in ("output", "1_mem"):
+        np.testing.assert_array_equal(got[key], want.outputs[key], err_msg=key)
