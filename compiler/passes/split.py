@@ -11,6 +11,12 @@ each spiking population (1-d, fed and read only by Affine/Linear matrices) fit:
    the matrices feeding it are split by rows, the matrices it feeds by columns (their outputs
    are summed where they meet, as NIR sums fan-in). Lossless; more processes.
 
+``split-populations{groups=K}`` first clusters each time constant of a population to at most K
+values (1-d k-means over the neurons' values, started at quantiles): lossy, fewer processes;
+``clustered`` reports each changed population's largest relative change of a time constant,
+and the fidelity on calibration input measures the cost. ``groups=0`` (the default) keeps every
+distinct value (lossless).
+
 Step 1 is local and always applies; populations whose decays still differ but cannot be split
 (a conv or Output neighbour, recurrence onto themselves, more than 1 dimension) are listed in
 the report under ``kept`` with the reason (Loihi then refuses them, naming the parameter). Report: ``split`` (population -> number of groups), ``folded``
@@ -24,6 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from snnc.errors import OptionError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 
@@ -37,14 +44,23 @@ MATRICES = (n.Affine, n.Linear)
 @dataclass(frozen=True)
 class SplitPopulations(Pass):
     name: ClassVar[str] = "split-populations"
+    groups: int = 0  # at most this many values per time constant (0: every distinct one)
+
+    def __post_init__(self) -> None:
+        if self.groups < 0:
+            raise OptionError(f"groups must be >= 0 (0: no clustering), got {self.groups}")
 
     def run(self, graph: Graph, ctx: PassContext) -> PassResult:
         current = graph
-        report: dict = {"folded": [], "split": {}, "kept": {}}
+        report: dict = {"folded": [], "clustered": {}, "split": {}, "kept": {}}
         for name, node in graph.nodes.items():
             if not (isinstance(node, n.Neuron) and node.spiking and _varies(node)):
                 continue
             nodes, edges = dict(current.nodes), list(current.edges)
+            if self.groups:
+                node, change = _clustered(node, self.groups)
+                if change:
+                    report["clustered"][name] = round(change, 6)
             folded = _fold_threshold(node)
             if folded is not node:
                 report["folded"].append(name)
@@ -60,6 +76,26 @@ class SplitPopulations(Pass):
         changed = report["folded"] or report["split"]
         report = {k: (v or "-") for k, v in report.items()}
         return PassResult(current, {**report, **(fidelity(graph, current, ctx) if changed else {})})
+
+
+def _clustered(node: n.Neuron, k: int) -> tuple[n.Neuron, float]:
+    """Each time constant replaced by the mean of its cluster (at most k clusters)."""
+    changes, worst = {}, 0.0
+    for decay in (d for d in DECAYS if hasattr(node, d)):
+        values = np.asarray(getattr(node, decay), np.float64)
+        if np.unique(values).size <= k:
+            continue
+        centres = np.quantile(values, (np.arange(k) + 0.5) / k)
+        for _ in range(50):  # Lloyd's iterations in 1-d converge in a few
+            labels = np.argmin(np.abs(values[:, None] - centres[None, :]), axis=1)
+            updated = np.array([values[labels == j].mean() if np.any(labels == j) else centres[j]
+                                for j in range(k)])
+            if np.array_equal(updated, centres):
+                break
+            centres = updated
+        changes[decay] = centres[labels]
+        worst = max(worst, float(np.max(np.abs(changes[decay] - values) / values)))
+    return (dataclasses.replace(node, **changes) if changes else node), worst
 
 
 def _varies(node: n.Neuron) -> bool:

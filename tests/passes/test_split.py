@@ -72,4 +72,18 @@ def test_uniform_graphs_are_left_alone():
     (split,) = parse("split-populations")
     result = split.run(uniform, PassContext(OPTIONS))
     assert result.graph.nodes.keys() == uniform.nodes.keys()
-    assert result.report == {"folded": "-", "split": "-", "kept": "-"}
+    assert result.report == {"folded": "-", "clustered": "-", "split": "-", "kept": "-"}
+
+
+def test_groups_clusters_the_decays_and_reports_the_cost():
+    graph = random_graph(2, groups=12)  # up to 12 distinct taus per layer
+    x = (np.random.default_rng(2).random((80, 4, 12)) < 0.3).astype(float)
+    (lossless,) = parse("split-populations")
+    (clustered,) = parse("split-populations{groups=2}")
+    many = lossless.run(graph, PassContext(OPTIONS, calibration=x)).report
+    few = clustered.run(graph, PassContext(OPTIONS, calibration=x))
+    assert all(few.report["split"][k] <= 2 for k in few.report["split"])
+    assert sum(few.report["split"].values()) < sum(many["split"].values())
+    assert set(few.report["clustered"]) == {"pop0", "pop1", "pop2"}
+    assert 0 < max(few.report["clustered"].values()) < 1
+    assert 0 < few.report["output_agreement"] <= 1
