@@ -68,7 +68,8 @@ from ..engine.inputs import graph_inputs
 from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
 
-PIPELINE = "lower,normalize,map-delays,quantize"  # the Loihi targets' default
+# the Loihi targets' default; split-populations is lossless and leaves uniform populations alone
+PIPELINE = "lower,normalize,split-populations,map-delays,quantize"
 MATRICES = (n.Affine, n.Linear)
 READOUTS = (n.LI, n.CubaLI)
 POPULATIONS = (n.LIF, n.CubaLIF, n.IF, *READOUTS)

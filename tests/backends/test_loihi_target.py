@@ -275,7 +275,7 @@ def test_lif_li_readout_classifies_like_the_reference():
 def test_refuses_unquantized_graphs_and_unsupported_nodes(digits, cnn):
     graph, _, x, _ = digits
     with pytest.raises(OptionError, match=r"needs a graph quantized for Loihi: compile with "
-                                          r"-p 'lower,normalize,map-delays,quantize'"):
+                                          r"-p 'lower,normalize,split-populations,map-delays,quantize'"):
         target.simulate(graph, x, OPTIONS)
     with pytest.raises(InputError, match="input 'input': Loihi targets take spikes "
                                          r"\(0 or 1\), found 0.5"):
