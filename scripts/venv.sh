@@ -19,6 +19,15 @@ find_python() {
     exit 1
 }
 
+# The HTML report's test opens the page in headless Chromium (Debian's package): install it
+# where this runs as root with apt (as CI does); elsewhere the test skips without it.
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium (apt) for the HTML report test" >&2
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+        > /tmp/snnc-chromium-install.log 2>&1 ||
+        { tail -n 20 /tmp/snnc-chromium-install.log >&2; echo "scripts/venv.sh: chromium install failed" >&2; exit 1; }
+fi
+
 if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then exit 0; fi
 if ! is_py310 .venv/bin/python; then
     rm -rf .venv
