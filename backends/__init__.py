@@ -20,6 +20,7 @@ TARGETS = {
     "sfq": "snnc.backends.sfq.targets:SFQ",
     "sfq_rsfq": "snnc.backends.sfq.targets:SFQ_RSFQ",
     "sfq_ersfq": "snnc.backends.sfq.targets:SFQ_ERSFQ",
+    "rram": "snnc.backends.rram.targets:RRAM",
 }
 # chip kind (``[chip] kind`` of a chip TOML) -> "module:attribute" of its ``snnc.target.Family``
 FAMILIES = {

@@ -6,6 +6,7 @@ import dataclasses
 import numpy as np
 
 from snnc.ir import Graph
+from snnc.ir.nodes import Neuron
 from snnc.passes.quant_formats import MATRICES, Quantized, Setting, mantissas, sqnr_db
 
 PERCENTILES = (100.0, 99.9, 99.5, 99.0)  # of |w|: the calibration's clipping candidates
@@ -17,10 +18,13 @@ def quantize_rram(graph: Graph, setting: Setting) -> Quantized:
     W' = m * step with |m| <= 2**bits - 1 and step = (a percentile of |w|, the maximum unless
     calibrated) / (2**bits - 1), per layer. Biases are added by the digital periphery and stay
     float; ADC quantization of the column currents is the backend's (not modelled here).
-    hw: format, levels, weight_step."""
+    Neurons are the digital periphery's and keep their float parameters (marked as RRAM's).
+    hw: format, levels, weight_step (matrices); format (neurons)."""
     top = 2 ** setting.bits - 1
     result = Quantized({}, {})
     for name, node in graph.nodes.items():
+        if isinstance(node, Neuron):
+            result.nodes[name] = dataclasses.replace(node, hw={**node.hw, "format": "rram"})
         if not isinstance(node, MATRICES):
             continue
         magnitudes = np.abs(node.weight[node.weight != 0])

@@ -1,0 +1,176 @@
+"""The crossbar reads of one matrix: the synapse model its engine connection runs.
+
+Every step, the spikes of the matrix's source are the read pulses of its rows (binary, no
+DAC). Each layer (one delay, see ``tiling``) reads the spikes of ``delay`` steps ago from the
+periphery's row buffer. Exact devices (``Settings.exact``) give the reference's arithmetic
+itself: per layer x @ W^T in the simulation dtype, layers added in ascending delay, then the
+bias, so ``ideal=true`` reproduces the reference bit for bit. Otherwise, per layer, the row
+tiles are read at once, vectorized over (tiles, steps x batch, rows): the column currents of
+the programmed pairs I+ - I- (in siemens x V_read), read noise sqrt(sum_active (G+^2 + G-^2))
+sigma N(0, 1) redrawn every read, then each tile's ADC (signed, ``adc_bits``, range
+``adc_full_scale`` x the tile's strongest column with every row on), unless the neurons
+integrate the current themselves; the tiles' partial sums are added digitally and scaled back
+to weight units. The bias is added by the periphery.
+
+The engine delivers through the runner's output (its partial sums go unused) at the
+connection's own latency (1 over a back edge); counters: ``crossbar_reads`` (tile reads: a
+tile is read when a spike reaches one of its rows), ``adc_conversions`` (column pairs
+converted; ``column_integrations`` instead where the neurons integrate the currents),
+``row_activations`` (rows pulsed, per tile) and ``cell_reads`` (devices read).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .device import Instance, Settings
+
+
+@dataclass(frozen=True)
+class LayerReads:
+    """One layer of a matrix: its delay (steps), rows and columns (indices into the source
+    and target), the array shape, its weights (dense, transposed (n_in, n_out) in the
+    simulation dtype: exact reads compute as the reference) and its device instance
+    (compact, (rows, columns))."""
+
+    delay: int
+    rows: np.ndarray
+    columns: np.ndarray
+    array_rows: int
+    pairs: int
+    weight_t: np.ndarray
+    instance: Instance | None
+
+    @property
+    def row_tiles(self) -> int:
+        return -(-len(self.rows) // self.array_rows)
+
+
+class CrossbarReads:
+    """Synapse model of one matrix (``n_out`` target neurons): its layers and bias."""
+
+    def __init__(self, layers: list[LayerReads], bias: np.ndarray | None, n_out: int,
+                 settings: Settings, dtype):
+        self.layers, self.settings, self.n_out = layers, settings, n_out
+        self.dtype = np.dtype(dtype)
+        self.bias = None if bias is None or not np.any(bias) else np.asarray(bias, self.dtype)
+        self.history = max((lay.delay for lay in layers), default=0)
+        self._stacks = [_stack(lay) for lay in layers] if not settings.exact else None
+
+    def apply(self, partial: np.ndarray) -> np.ndarray:  # never used: the model has start()
+        raise NotImplementedError
+
+    def bound(self, magnitude, slots: int):
+        return magnitude
+
+    def start(self, synapses, steps: int, batch: int, rng: np.random.Generator) -> "_Reads":
+        return _Reads(self, steps, batch, rng)
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """A layer's tiles stacked for one batched product: (row tiles, array rows, columns)."""
+
+    g_diff: np.ndarray
+    g_square: np.ndarray
+    full_scale: np.ndarray  # (row tiles, columns): each tile's ADC range, siemens
+    weight_per_siemens: float
+
+
+def _stack(layer: LayerReads) -> _Stack:
+    inst, tiles, rows = layer.instance, layer.row_tiles, layer.array_rows
+    pad = tiles * rows - len(layer.rows)
+
+    def tiled(a):
+        return np.pad(a, ((0, pad), (0, 0))).reshape(tiles, rows, a.shape[1])
+
+    diff = tiled(inst.g_plus - inst.g_minus)
+    square = tiled(inst.g_plus ** 2 + inst.g_minus ** 2)
+    strongest = np.abs(diff).sum(axis=1)  # (tiles, columns): every row on
+    cols = strongest.shape[1]
+    groups = np.arange(cols) // layer.pairs  # column tile of each column
+    bound = np.zeros_like(strongest)
+    for g in np.unique(groups):
+        bound[:, groups == g] = strongest[:, groups == g].max(axis=1, keepdims=True)
+    return _Stack(diff, square, bound, inst.weight_per_siemens)
+
+
+class _Reads:
+    """One run's reads: the row buffer of past spikes, read noise, counters."""
+
+    def __init__(self, model: CrossbarReads, steps: int, batch: int, rng):
+        self.model, self.rng, self.batch = model, rng, batch
+        self.past = None  # (history, batch, n_in) spikes of the last steps
+        self._counts = {k: np.zeros(steps, np.int64) for k in
+                       ("crossbar_reads", "adc_conversions", "column_integrations",
+                        "row_activations", "cell_reads")}
+
+    def counts(self) -> dict[str, np.ndarray]:
+        return self._counts
+
+    def deliver(self, partial: np.ndarray, sent: np.ndarray, first_step: int) -> np.ndarray:
+        model = self.model
+        rows, batch, n_in = sent.shape
+        spikes = self._with_past(sent)
+        out = np.zeros((rows, batch, model.n_out), model.dtype)
+        for k, layer in enumerate(model.layers):
+            x = spikes[model.history - layer.delay:model.history - layer.delay + rows]
+            self._count(layer, x, first_step)
+            if model._stacks is None:
+                out += (x.reshape(rows * batch, n_in).astype(model.dtype)
+                        @ layer.weight_t).reshape(rows, batch, -1)
+            else:
+                out[..., layer.columns] += self._read(layer, model._stacks[k], x
+                                                      ).astype(model.dtype)
+        if model.bias is not None:
+            out += model.bias
+        return out.astype(np.float64)[:, :, None, :]
+
+    def _with_past(self, sent: np.ndarray) -> np.ndarray:
+        h = self.model.history
+        if h == 0:
+            return sent
+        if self.past is None:
+            self.past = np.zeros((h, *sent.shape[1:]), bool)
+        spikes = np.concatenate([self.past, sent])
+        self.past = spikes[-h:]
+        return spikes
+
+    def _read(self, layer: LayerReads, stack: _Stack, x: np.ndarray) -> np.ndarray:
+        """Column sums (rows, batch, columns) in weight units, through the devices and ADC."""
+        rows, batch = x.shape[:2]
+        tiles, size = layer.row_tiles, layer.array_rows
+        active = x[..., layer.rows].reshape(rows * batch, -1).astype(np.float64)
+        active = np.pad(active, ((0, 0), (0, tiles * size - active.shape[1])))
+        per_tile = active.reshape(-1, tiles, size).transpose(1, 0, 2)  # (tiles, N, rows)
+        current = per_tile @ stack.g_diff  # (tiles, N, columns), siemens (x V_read)
+        s = self.model.settings
+        if s.read_noise:
+            spread = np.sqrt(per_tile @ stack.g_square)
+            current = current + s.read_noise * spread * self.rng.standard_normal(current.shape)
+        if not s.neuron_as_adc and s.adc_bits:
+            top = 2 ** (s.adc_bits - 1) - 1
+            scale = s.adc_full_scale * stack.full_scale[:, None, :] / top
+            code = np.clip(np.rint(current / np.where(scale > 0, scale, 1.0)), -top, top)
+            current = code * scale
+        total = current.sum(axis=0) * stack.weight_per_siemens
+        return total.reshape(rows, batch, -1)
+
+    def _count(self, layer: LayerReads, x: np.ndarray, first: int) -> None:
+        """Tile reads, conversions, row pulses and cell reads of these steps."""
+        rows = len(x)
+        size, tiles = layer.array_rows, layer.row_tiles
+        active = x[..., layer.rows]
+        pad = tiles * size - active.shape[-1]
+        per_tile = np.pad(active, ((0, 0), (0, 0), (0, pad))).reshape(rows, -1, tiles, size)
+        pulses = per_tile.sum(axis=3)  # (steps, batch, row tiles)
+        read = pulses > 0
+        n_cols = len(layer.columns)
+        col_tiles = -(-n_cols // layer.pairs)
+        window = slice(first, first + rows)
+        self._counts["crossbar_reads"][window] += read.sum(axis=(1, 2)) * col_tiles
+        self._counts["row_activations"][window] += pulses.sum(axis=(1, 2)) * col_tiles
+        self._counts["cell_reads"][window] += pulses.sum(axis=(1, 2)) * 2 * n_cols
+        kind = "column_integrations" if self.model.settings.neuron_as_adc else "adc_conversions"
+        self._counts[kind][window] += read.sum(axis=(1, 2)) * n_cols
