@@ -67,6 +67,7 @@ from ..engine import Recording
 from ..engine.inputs import graph_inputs
 from .family import FAMILY
 from .processes import Lif, LoihiNetwork, Synapse, to_engine
+from .resets import reset_problem
 
 # the Loihi targets' default; split-populations is lossless and leaves uniform populations alone
 PIPELINE = "lower,normalize,split-populations,map-delays,quantize"
@@ -310,7 +311,7 @@ def _lif(name: str, node: n.Neuron, options: SimOptions, lag: int, fmt) -> Lif:
     hw, size = node.hw, int(np.prod(node.shape))
     reset = node.reset or options.reset if node.spiking else "to_v_reset"
     if not (reset == "to_v_reset" or (reset == "zero" and not np.any(node.v_reset))):
-        raise OptionError(f"population '{name}': {_reset_problem(reset)}")
+        raise OptionError(f"population '{name}': {reset_problem(reset, PIPELINE)}")
     v0 = getattr(node, "v_leak", _origin(node)) - _origin(node)
     v0 = np.broadcast_to(np.rint(hw["scale"] * v0), node.shape).reshape(-1).astype(np.int64)
     per = lambda key: np.broadcast_to(np.asarray(hw[key], np.int64), node.shape).reshape(-1)
@@ -318,25 +319,6 @@ def _lif(name: str, node: n.Neuron, options: SimOptions, lag: int, fmt) -> Lif:
               vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
               bias_exp=per("bias_exp"), v=v0)
     return dataclasses.replace(lif, v=_rewound(lif, lag, fmt))
-
-
-def _reset_problem(reset: str) -> str:
-    """Why Lava cannot run ``reset``, and what to do instead."""
-    if reset in ("subtract", "subtract_next"):
-        why = ("a subtract reset (snnTorch's default) keeps v - threshold after a spike, but "
-               "every Lava LIF process sets v <- 0 and sends only spikes, so no process network "
-               "keeps the residual")
-    elif reset == "zero_next":
-        why = ("a delayed zero reset (snnTorch Synaptic/RLeaky, reset_delay=True) zeroes the "
-               "step after a spike, input included; Lava's LIF zeroes v at the spike")
-    elif reset == "none":
-        return ("no reset (snnTorch reset_mechanism='none') is not supported: every Lava LIF "
-                "process sets v <- 0 on a spike")
-    else:
-        why = f"reset '{reset}' with a nonzero v_reset is not Lava's v <- 0"
-    return (f"{why}; train with reset_mechanism='zero' (snnTorch Leaky: exact on Loihi), or "
-            f"opt into the zero reset with -p 'reset-approx,{PIPELINE}' "
-            "(its output agreement is reported)")
 
 
 def _rewound(lif: Lif, lag: int, fmt) -> np.ndarray:
