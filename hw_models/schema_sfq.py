@@ -23,7 +23,18 @@ class Sfq:
     """How the junctions are biased: rsfq (resistors: static power) or ersfq/esfq (junction
     limiters and inductors: no static power)."""
     critical_current: Optional[float] = q("A")
-    """Junction critical current I_c; a switching costs about I_c * flux quantum."""
+    """Junction critical current I_c; a switching costs about I_c * flux quantum (the cost
+    model checks the energy model's jj_switch against it)."""
+    switch_energy_factor: Optional[float] = q(None)
+    """Energy of one logic switching in units of I_c * flux quantum (ERSFQ: about 2, the
+    bias-limiting junction switching with it)."""
+    neuron_input_jjs: Optional[int] = q("JJs", int)
+    """Junctions a pulse delivered to a neuron switches at its input port."""
+    clock_jjs: Optional[int] = q("JJs", int)
+    """Junctions the clock pulse switches per clocked cell and step (its splitter and the
+    cell's clock input)."""
+    die_area: Optional[float] = q("mm^2")
+    """The die the circuit must fit on (the fit's area limit)."""
     tick: Optional[float] = q("s")
     """The emulator's time base: every cell delay is a whole number of ticks."""
     jtl_delay: Optional[float] = q("s")
@@ -36,8 +47,6 @@ class Sfq:
     """Two pulses that reach one merger less than this apart collide: the later is lost."""
     dro_delay: Optional[float] = q("s")
     dro_jjs: Optional[int] = q("JJs", int)
-    dro_window: Optional[float] = q("s")
-    """Input transition window of the clocked DRO: a second pulse inside it is a violation."""
     gate_delay: Optional[float] = q("s")
     """The synapse's pass gate (stochastic or deterministic) with its pulse generator."""
     gate_jjs: Optional[int] = q("JJs", int)
@@ -63,7 +72,3 @@ class Sfq:
     """Layout area per junction, wiring and bias lines included."""
     static_power_per_jj: Optional[float] = q("W")
     """RSFQ bias-resistor dissipation per junction (none for ERSFQ/eSFQ)."""
-    cooling_carnot: Optional[float] = q("W/W")
-    """Carnot work per unit heat at 4.2 K (a lower bound on any cooling factor)."""
-    cooling_practical: Optional[float] = q("W/W")
-    """A large practical plant's figure, the pessimistic end of the report."""

@@ -22,6 +22,7 @@ A synapse layer (one matrix, one sign) is built as:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def cells(chip) -> Cells:
     if missing:
         raise OptionError(f"chip '{chip.name}' gives no sfq.{missing[0]}, which the SFQ "
                           "emulator needs")
-    ticks = lambda seconds: int(round(seconds / sfq.tick))  # noqa: E731
+    ticks = partial(_ticks, tick=sfq.tick)
     window, spacing = ticks(sfq.merger_window), ticks(sfq.pulse_spacing)
     if window < 1 or spacing < window:
         raise OptionError(f"chip '{chip.name}': sfq.pulse_spacing ({sfq.pulse_spacing:g} s) "
@@ -59,6 +60,10 @@ def cells(chip) -> Cells:
                           "the window at least one tick")
     return Cells(sfq.tick, {c: ticks(getattr(sfq, f"{c}_delay")) for c in CELLS},
                  {c: int(getattr(sfq, f"{c}_jjs")) for c in CELLS}, window, spacing)
+
+
+def _ticks(seconds: float, tick: float) -> int:
+    return int(round(seconds / tick))
 
 
 def depth(count: np.ndarray) -> np.ndarray:

@@ -6,20 +6,29 @@ path switches once, an estimate): per spike, its splitter tree (fan-out - 1 spli
 JTL wiring to its gates; per gate input pulse, the gate; per pulse that leaves a gate, the
 mergers up its tree; per delivered pulse, the neuron's input junction (2); per spike fired,
 the neuron cell; per step, the clock pulse into every clocked cell (neurons, delay and
-serialiser DROs). Static power: RSFQ bias resistors per junction over the inference (none for
-ERSFQ/eSFQ). At 4 K: dynamic + static; at the wall plug: times the cooling factor (the energy
-model's, with the sheet's Carnot and practical figures beside it).
+serialiser DROs). Junction counts per delivered pulse and per clock pulse are the chip model's
+(``sfq.neuron_input_jjs``, ``sfq.clock_jjs``). Mergers are charged the mean tree depth per
+pulse that leaves a gate (a lost pulse too: an upper bound). Static power: RSFQ bias
+resistors per junction over the inference (none for ERSFQ/eSFQ). At 4 K: dynamic + static; at
+the wall plug: times the energy model's cooling factor, with the chip's other energy models
+(Carnot, a practical plant) beside it. The circuit is priced in the run's own settings
+(serialised or not, pulses per spike), read from its counters.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
 from snnc.errors import OptionError
+from snnc.hw_models.schema import ChipModelError
 from snnc.hw_models.cost_report import Term
 
-INPUT_JJS = 2  # junctions a delivered pulse switches at the neuron's input (estimated)
+from .circuit import Mode
+
+FLUX_QUANTUM = 2.067833848e-15  # Wb, h / 2e (CODATA 2018, exact in the SI since 2019)
+SWITCH_TOLERANCE = 0.02  # the chip files round jj_switch to two digits
 
 
 @dataclass(frozen=True)
@@ -93,15 +102,15 @@ def estimate(chip, recording, mapping, *, model=None, deployment=None) -> SfqCos
     energy, src = chip.energy[name], chip.sources
     counts, batch = recording.counters.counts, max(1, recording.batch)
     steps = len(next(iter(counts["neuron_updates"].values()), np.zeros(recording.steps)))
-    serialized = _serialized(counts, mapping)
-    jj, sfq = mapping.jj, chip.sfq
-    switch = _switchings(mapping, recording, counts, serialized, steps)
+    mode = run_mode(counts, mapping)
+    serialized, sfq = mode.serialize, chip.sfq
+    switch = _switchings(mapping, recording, counts, serialized, steps, chip)
     per = {k: v / batch for k, v in switch.items()}
-    unit = _need(energy.jj_switch, "energy.jj_switch", chip)
+    unit = switch_energy(chip, name)
     terms = [Term(f"dynamic: {k}", v * unit, v, unit, src[f"energy.{name}.jj_switch"].evidence,
                   src[f"energy.{name}.jj_switch"].source) for k, v in per.items()]
-    jjs = mapping.jjs(serialized)
-    step_time = mapping.step_period(serialized)
+    jjs = mapping.jjs(mode)
+    step_time = mapping.step_period(mode)
     time = steps * step_time
     static_per_jj = sfq.static_power_per_jj or 0.0
     static = jjs * static_per_jj * time
@@ -112,12 +121,14 @@ def estimate(chip, recording, mapping, *, model=None, deployment=None) -> SfqCos
     dynamic = sum(per.values()) * unit
     cooling = _need(energy.cooling_factor, "energy.cooling_factor", chip)
     e4k = dynamic + static
-    alternatives = {f"{k} ({getattr(sfq, k):g} W/W)": e4k * getattr(sfq, k)
-                    for k in ("cooling_carnot", "cooling_practical") if getattr(sfq, k)}
+    alternatives = {f"{other} ({model.cooling_factor:g} W/W)":
+                    (dynamic / unit * switch_energy(chip, other) + static) * model.cooling_factor
+                    for other, model in chip.energy.items()
+                    if other != name and model.cooling_factor}
     return SfqCost(
         chip=chip.name, model=name, steps_per_inference=steps, inferences=float(batch),
-        serialized=serialized, jjs=jjs, area_mm2=mapping.area_mm2(serialized),
-        critical_path=mapping.critical_path(serialized) * mapping.tick, step_time=step_time,
+        serialized=serialized, jjs=jjs, area_mm2=mapping.area_mm2(mode),
+        critical_path=mapping.critical_path(mode) * mapping.tick, step_time=step_time,
         clock_cycles_per_step=(int(round(step_time * mapping.clock)) if mapping.clock else None),
         inference_time=time, switchings=sum(per.values()), dynamic=dynamic, static=static,
         energy_4k=e4k, cooling_factor=cooling, total=e4k * cooling,
@@ -130,17 +141,42 @@ def _need(value, key: str, chip):
     return value
 
 
-def _serialized(counts: dict, mapping) -> bool:
-    """Whether the run serialised its gates (its counters say; the chip default else)."""
-    rows = counts.get("serialized")
-    if not rows:
-        return mapping.serialize
-    return any(int(v.sum()) > 0 for v in rows.values())
+def switch_energy(chip, model: str) -> float:
+    """J per junction switching of energy model ``model``, checked against the chip's
+    I_c * flux quantum (times ``sfq.switch_energy_factor``) so the two cannot drift apart."""
+    value = _need(chip.energy[model].jj_switch, f"energy.{model}.jj_switch", chip)
+    current = chip.sfq.critical_current
+    if current:
+        expected = current * FLUX_QUANTUM * (chip.sfq.switch_energy_factor or 1.0)
+        if abs(value / expected - 1) > SWITCH_TOLERANCE:
+            raise ChipModelError(
+                f"chip '{chip.name}': energy.{model}.jj_switch ({value:.4g} J) is not "
+                f"sfq.critical_current x flux quantum x sfq.switch_energy_factor "
+                f"({expected:.4g} J)")
+    return value
 
 
-def _switchings(mapping, recording, counts, serialized: bool, steps: int) -> dict:
-    jj, out = mapping.jj, {}
-    total = lambda kind, name: float(counts.get(kind, {}).get(name, np.zeros(1)).sum())  # noqa
+def run_mode(counts: dict, mapping) -> Mode:
+    """The settings the run used, from its counters (the chip default where it kept none):
+    serialised gates, and pulses per spike of stochastic gates (None: deterministic)."""
+    if not counts.get("serialized"):
+        return mapping.mode
+    serialized = any(int(v.sum()) > 0 for v in counts["serialized"].values())
+    rows = sum(float(counts["fast_path"][k].sum() + counts["pulse_level"][k].sum())
+               for k in counts["fast_path"])
+    drawn = sum(float(v.sum()) for v in counts.get("pulses_per_spike", {}).values())
+    k = int(round(drawn / rows)) if rows and drawn else None
+    return Mode(serialized, k)
+
+
+def _total(counts: dict, kind: str, name: str) -> float:
+    return float(counts.get(kind, {}).get(name, np.zeros(1)).sum())
+
+
+def _switchings(mapping, recording, counts, serialized: bool, steps: int, chip) -> dict:
+    jj, total = mapping.jj, partial(_total, counts)
+    input_jjs = _need(chip.sfq.neuron_input_jjs, "sfq.neuron_input_jjs", chip)
+    clock_jjs = _need(chip.sfq.clock_jjs, "sfq.clock_jjs", chip)
     splitters = wires = gates = mergers = inputs = 0.0
     for layer in mapping.layers:
         fired = np.asarray(recording.activity.get(layer.source, np.zeros(len(layer.fanout))),
@@ -150,7 +186,7 @@ def _switchings(mapping, recording, counts, serialized: bool, steps: int) -> dic
         gates += total("pulses_in", layer.name) * jj["gate"]
         passed = total("pulses", layer.name) + total("collisions", layer.name)
         mergers += passed * layer.tree_depth * jj["merger"]
-        inputs += total("pulses", layer.name) * INPUT_JJS
+        inputs += total("pulses", layer.name) * input_jjs
         if serialized:
             gates += passed * jj["dro"]
     fired_out = sum(float(v.sum()) for name, v in counts["spikes"].items()
@@ -161,7 +197,7 @@ def _switchings(mapping, recording, counts, serialized: bool, steps: int) -> dic
     out = {"splitter trees": splitters, "JTL wiring": wires, "gates": gates,
            "merger trees": mergers, "neuron inputs": inputs,
            "neuron firing": fired_out * jj["neuron"],
-           "clock": float(clocked) * steps * batch * (jj["splitter"] + INPUT_JJS)}
+           "clock": float(clocked) * steps * batch * clock_jjs}
     return out
 
 

@@ -54,6 +54,15 @@ class Settings:
     seed: int = 0  # of the circuit instance (device spread)
 
 
+def chip_defaults(sfq) -> dict:
+    """The device settings a chip model's ``[sfq]`` section implies: the one place their
+    defaults are worked out (the simulator and the circuit mapping both read it)."""
+    return {"gates": sfq.gates or "deterministic",
+            "serialize": True if sfq.serialize is None else bool(sfq.serialize),
+            "pulses_per_spike": int(sfq.pulses_per_spike or 1),
+            "bias_spread_ua": float((sfq.gate_bias_spread or 0.0) * 1e6)}
+
+
 def flat(graph: Graph) -> Graph:
     return graph if graph.is_flat else flatten(graph)
 

@@ -15,7 +15,9 @@ and only the (step, batch row) entries holding a tree with two or more pulses ar
 pulse by pulse. Counters per send step (summed over the batch): ``pulses_in`` (pulses into the
 gates), ``pulses`` (delivered to neurons), ``collisions`` (lost at mergers), ``fast_path`` and
 ``pulse_level`` (batch rows resolved without and with pulse-level emulation), ``serialized``
-(batch rows run with serialised gates: the cost model prices the serialiser from it).
+(batch rows run with serialised gates: the cost model prices the serialiser from it),
+``pulses_per_spike`` (batch rows times k for stochastic gates, 0 for deterministic ones: the
+cost model times the circuit in the run's own settings).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("pulses_in", "pulses", "collisions", "fast_path", "pulse_level", "serialized")
+KINDS = ("pulses_in", "pulses", "collisions", "fast_path", "pulse_level", "serialized",
+         "pulses_per_spike")
 
 
 def collide(tree: np.ndarray, leaf: np.ndarray, time: np.ndarray, tree_depth: np.ndarray,
@@ -116,9 +119,11 @@ class PulseGates:
     spacing: int
 
     def start(self, synapses, steps: int, batch: int, rng: np.random.Generator):
+        del batch  # the engine's protocol: the runner reads the batch from each delivery
         return _Runner(self, synapses, steps, rng)
 
     def bound(self, magnitude: int, slots: int) -> int:
+        del slots  # the protocol's: the bound per delay slot is the same for every slot
         return int(magnitude) * self.worth * self.scale * max(1, self.pulses_per_spike)
 
 
@@ -133,33 +138,65 @@ class _Runner:
 
     def deliver(self, partial: np.ndarray, sent: np.ndarray, first_step: int) -> np.ndarray:
         g = self.gates
-        rows, batch, slots, n_out = partial.shape
+        rows, batch = partial.shape[:2]
         steps = slice(first_step, first_step + rows)
         if g.probability is None:
-            got = partial.astype(np.int64)
-            self.tally["pulses_in"][steps] += got.sum(axis=(1, 2, 3))
-            emulate = (got >= 2).any(axis=(2, 3)) if not g.serialize else None
+            got, pulses_in, lost = self._deterministic(partial, sent)
         else:
-            events = self._events(sent, slots, n_out, np.ones(rows * batch, bool))
-            passed = self.rng.random((len(events[0]), g.pulses_per_spike)) < \
-                g.probability[events[1]][:, None]
-            self.tally["pulses_in"][steps] += np.bincount(
-                events[0] // (slots * n_out * batch), minlength=rows)[:rows] * \
-                g.pulses_per_spike
-            got = np.bincount(events[0], passed.sum(axis=1), rows * batch * slots * n_out)
-            got = got.astype(np.int64).reshape(partial.shape)
-            emulate = (got >= 2).any(axis=(2, 3)) if not g.serialize else None
-        if emulate is not None and emulate.any():
-            lost = self._collisions(sent, got, emulate, passed if g.probability is not None
-                                    else None, events if g.probability is not None else None)
-            got = got - lost
-            self.tally["collisions"][steps] += lost.sum(axis=(1, 2, 3))
-        pulse_level = emulate.sum(axis=1) if emulate is not None else np.zeros(rows, np.int64)
-        self.tally["pulse_level"][steps] += pulse_level
-        self.tally["fast_path"][steps] += batch - pulse_level
+            got, pulses_in, lost = self._stochastic(partial, sent)
+            self.tally["pulses_per_spike"][steps] += batch * g.pulses_per_spike
+        emulated = np.zeros(rows, np.int64) if lost is None else lost[1]
+        got = got if lost is None else got - lost[0]
+        self.tally["pulses_in"][steps] += pulses_in
+        if lost is not None:
+            self.tally["collisions"][steps] += lost[0].sum(axis=(1, 2, 3))
+        self.tally["pulse_level"][steps] += emulated
+        self.tally["fast_path"][steps] += batch - emulated
         self.tally["serialized"][steps] += batch if g.serialize else 0
         self.tally["pulses"][steps] += got.sum(axis=(1, 2, 3))
         return got * (g.worth * g.scale)
+
+    def _busy(self, got: np.ndarray) -> np.ndarray | None:
+        """Per (step, batch row): whether a tree got two pulses or more (None: serialised,
+        nothing can collide)."""
+        if self.gates.serialize:
+            return None
+        emulate = (got >= 2).any(axis=(2, 3))
+        return emulate if emulate.any() else None
+
+    def _deterministic(self, partial: np.ndarray, sent: np.ndarray):
+        """Each synapse sends its |n| pulses: the engine's sums are the pulse counts."""
+        got = partial.astype(np.int64)
+        emulate = self._busy(got)
+        lost = None
+        if emulate is not None:
+            rows, batch, slots, n_out = got.shape
+            events = self._events(sent, slots, n_out, emulate.reshape(-1))
+            _, _, weight, _ = self.synapses.fanout_lists()
+            many = weight[events[1]].astype(np.int64)
+            event = np.repeat(np.arange(len(many)), many)
+            k = np.arange(len(event)) - np.repeat(np.cumsum(many) - many, many)
+            lost = (self._collisions(got, events, event, k), emulate.sum(axis=1))
+        return got, got.sum(axis=(1, 2, 3)), lost
+
+    def _stochastic(self, partial: np.ndarray, sent: np.ndarray):
+        """Each spike sends k pulses into each of its gates, each passed with the gate's p
+        (one seeded draw per pulse)."""
+        g = self.gates
+        rows, batch, slots, n_out = partial.shape
+        events = self._events(sent, slots, n_out, np.ones(rows * batch, bool))
+        passed = self.rng.random((len(events[0]), g.pulses_per_spike)) < \
+            g.probability[events[1]][:, None]
+        pulses_in = np.bincount(events[0] // (slots * n_out * batch),
+                                minlength=rows)[:rows] * g.pulses_per_spike
+        got = np.bincount(events[0], passed.sum(axis=1), rows * batch * slots * n_out)
+        got = got.astype(np.int64).reshape(partial.shape)
+        emulate = self._busy(got)
+        lost = None
+        if emulate is not None:
+            event, k = np.nonzero(passed)
+            lost = (self._collisions(got, events, event, k), emulate.sum(axis=1))
+        return got, pulses_in, lost
 
     def _events(self, sent: np.ndarray, slots: int, n_out: int, rows_used: np.ndarray):
         """Every (spike, synapse) of the sent spikes in the used (step, batch) rows: its tree
@@ -173,18 +210,11 @@ class _Runner:
         tree = (np.repeat(rb, counts) * slots + slot[pos]) * n_out + target[pos]
         return tree, pos
 
-    def _collisions(self, sent, got, emulate, passed, events) -> np.ndarray:
-        """Pulses lost per tree (same shape as ``got``) in the rows to emulate."""
+    def _collisions(self, got: np.ndarray, events, event: np.ndarray,
+                    k: np.ndarray) -> np.ndarray:
+        """Pulses lost per tree (same shape as ``got``): pulse ``k`` of each (spike, synapse)
+        ``event``, on the trees that got two pulses or more."""
         g = self.gates
-        rows, batch, slots, n_out = got.shape
-        if events is None:  # deterministic: each synapse sends its |n| pulses
-            events = self._events(sent, slots, n_out, emulate.reshape(-1))
-            _, _, weight, _ = self.synapses.fanout_lists()
-            many = weight[events[1]].astype(np.int64)
-            event = np.repeat(np.arange(len(many)), many)
-            k = np.arange(len(event)) - np.repeat(np.cumsum(many) - many, many)
-        else:
-            event, k = np.nonzero(passed)
         tree, pos = events[0][event], events[1][event]
         busy = (got.reshape(-1) >= 2)[tree]  # only trees that can collide
         tree, pos, k = tree[busy], pos[busy], k[busy]

@@ -36,14 +36,15 @@ DEVICE_KEYS = {
 
 def settings(options: SimOptions, chip) -> lower.Settings:
     sfq = chip.sfq
-    defaults = {"gates": sfq.gates or "deterministic",
-                "serialize": True if sfq.serialize is None else bool(sfq.serialize),
-                "pulses_per_spike": int(sfq.pulses_per_spike or 1),
-                "bias_spread_ua": float((sfq.gate_bias_spread or 0.0) * 1e6)}
-    got = device_settings(options, defaults)
+    got = device_settings(options, lower.chip_defaults(sfq))
     if got["gates"] not in GATES:
         raise OptionError(f"device setting gates is one of {', '.join(GATES)}, "
                           f"got '{got['gates']}'")
+    given = {key for key, _ in options.device} & {"pulses_per_spike", "bias_spread_ua"}
+    if got["gates"] == "deterministic" and given:
+        raise OptionError(f"device setting {sorted(given)[0]} applies to stochastic gates "
+                          f"only; chip '{chip.name}' runs deterministic gates here (add "
+                          "--device gates=stochastic)")
     if got["pulses_per_spike"] < 1:
         raise OptionError("device setting pulses_per_spike must be at least 1, got "
                           f"{got['pulses_per_spike']}")
@@ -83,7 +84,9 @@ def simulate(graph, inputs: Mapping[str, np.ndarray] | np.ndarray,
     run = engine.run(net, feeds, steps, batch=batch, seed=options.seed,
                      probe=[f"{name}.v" for name in sorted(set(record) | readouts)])
     dtype = np.dtype(options.dtype)
-    shaped = lambda name, a: a.reshape(steps, batch, *graph.nodes[name].shape)  # noqa: E731
+    def shaped(name: str, array: np.ndarray) -> np.ndarray:
+        return array.reshape(steps, batch, *graph.nodes[name].shape)
+
     outputs = {name: shaped(name, run.states[f"{pop}.v"] if pop in readouts
                             else run.spikes[pop]).astype(dtype) for name, pop in reads.items()}
     states = {f"{name}.v": shaped(name, run.states[f"{name}.v"]).astype(dtype)

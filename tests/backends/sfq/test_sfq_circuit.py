@@ -1,13 +1,15 @@
 """The SFQ circuit mapping (junctions, timing, circuit.json) and cost report, on a graph small
 enough to count by hand, and through the CLI."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from snnc.backends import get_target
-from snnc.backends.sfq.circuit import FORMAT, map_circuit
+from snnc.backends.sfq.circuit import FORMAT, Mode, map_circuit
 from snnc.cli import main
+from snnc.errors import OptionError
 from snnc.ir import Graph
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
@@ -32,16 +34,16 @@ def compiled():
 def test_junctions_counted_by_hand(compiled):
     circuit = map_circuit(compiled, get_target("sfq_rsfq").chip_model())
     # 2 neurons x 10; exc: 3 JTLs x 2 + 2 gates x 6 + 1 merger x 5; inh: 1 JTL x 2 + 1 gate x 6
-    assert circuit.jjs(serialize=False) == 20 + 23 + 8
-    assert circuit.jjs(serialize=True) == 51 + 3 * (6 + 3)  # a DRO and clock splitter each
+    assert circuit.jjs(Mode(False, None)) == 20 + 23 + 8
+    assert circuit.jjs(Mode(True, None)) == 51 + 3 * (6 + 3)  # a DRO and clock splitter each
 
 
 def test_critical_path_by_hand(compiled):
     circuit = map_circuit(compiled, get_target("sfq_rsfq").chip_model())
     # synapse (0, 1): 2 JTLs (114 ticks) + gate 51 + 7 more pulses x 60 + 1 merger 40 + neuron 80
-    assert circuit.critical_path(serialize=False) == 114 + 51 + 420 + 40 + 80
+    assert circuit.critical_path(Mode(False, None)) == 114 + 51 + 420 + 40 + 80
     # serialised: released after the latest gate (165) and a DRO (51), 2 leaves x 8 pulses
-    assert circuit.critical_path(serialize=True) == 165 + 51 + 2 * 8 * 60 + 120
+    assert circuit.critical_path(Mode(True, None)) == 165 + 51 + 2 * 8 * 60 + 120
     fit = circuit.fit
     assert fit["fan_in"] == {"need": 2, "limit": 100, "unit": "synapses per merger tree",
                              "ok": True}
@@ -75,11 +77,42 @@ def test_cost_rsfq_static_ersfq_none(compiled):
         assert cost.total == pytest.approx(cost.energy_4k * 400)
         assert cost.energy_4k == pytest.approx(cost.dynamic + cost.static)
         assert all(t.evidence in ("estimated", "simulated", "datasheet") for t in cost.terms)
-        assert any("Carnot" not in k and "cooling_carnot" in k for k in cost.wall_alternatives)
+        assert sorted(cost.wall_alternatives) == ["carnot (70 W/W)", "plant1000 (1000 W/W)"]
         json.dumps(cost.to_dict())
         assert cost.lines()
     assert ersfq.dynamic == pytest.approx(2 * rsfq.dynamic)  # doubled switching energy
     assert recording.counters.totals()["pulses"] == 10 * 3 * (4 + 8 + 4)
+
+
+def test_switchings_counted_by_hand(compiled):
+    """The tiny graph, 10 steps x 3 rows (inferences), both inputs firing every step,
+    serialised. Per inference and step: every source has fan-out 1 in its layer (no
+    splitters); 4 wiring JTLs (3 exc, 1 inh) of 2 JJs; 16 pulses into the gates (4 + 8 exc,
+    4 inh) of 6 JJs, each also through its serialiser DRO (6 JJs); the 12 exc pulses through
+    one merger level (5 JJs), the inh tree has one leaf (no merger); 16 delivered pulses of 2
+    input JJs; neuron 0 (input 1 + 2 >= threshold 2) fires every step, a 10-JJ cell, neuron 1
+    (input -1) never; the clock into 2 neurons and 3 serialiser DROs, 5 JJs each."""
+    cost, _ = cost_of("sfq_rsfq", compiled)
+    terms = {t.name.split(": ")[1]: t.count for t in cost.terms if t.name.startswith("dyn")}
+    assert terms == pytest.approx({
+        "splitter trees": 0, "JTL wiring": 10 * 4 * 2, "gates": 10 * 16 * (6 + 6),
+        "merger trees": 10 * 12 * 5, "neuron inputs": 10 * 16 * 2,
+        "neuron firing": 10 * 10, "clock": 10 * (2 + 3) * 5})
+    unit = 100e-6 * 2.067833848e-15  # I_c x flux quantum
+    assert cost.dynamic == pytest.approx(sum(terms.values()) * unit, rel=0.02)
+
+
+def test_run_settings_price_the_circuit(compiled):
+    """--device gates=deterministic on sfq gives sfq_rsfq's circuit timing (same cells)."""
+    chip, rsfq_chip = get_target("sfq").chip_model(), get_target("sfq_rsfq").chip_model()
+    options = replace(OPTIONS, device=(("gates", "deterministic"),))
+    recording = get_target("sfq").simulate(compiled, np.ones((10, 3, 2)), options)
+    cost = get_target("sfq").family.cost(chip, recording, map_circuit(compiled, chip))
+    rsfq, _ = cost_of("sfq_rsfq", compiled)
+    assert cost.critical_path == rsfq.critical_path and cost.step_time == rsfq.step_time
+    with pytest.raises(OptionError, match="pulses_per_spike applies to stochastic gates"):
+        get_target("sfq").simulate(compiled, np.ones((10, 3, 2)), replace(
+            options, device=(("gates", "deterministic"), ("pulses_per_spike", "3"))))
 
 
 def test_cli_compile_writes_the_circuit_and_report_prices_it(tmp_path, capsys):
