@@ -1,9 +1,10 @@
 """The superconducting SFQ family: what it runs, its number format, its circuit mapping and
 cost model. Its targets (``targets``: one per chip preset) emulate the pulses on the engine.
 
-Neurons are flux-storing cells (``neurons``): IF counts fluxons, LIF leaks by a clocked
-decrement, CubaLIF adds a current loop; LI, CubaLI and I are readouts whose stored state is
-read out. Matrices become splitter trees, synapse gates and merger trees (``cells``)."""
+Neurons (``neurons``) take whole fluxons on their ports, but their stored state follows
+the reference's float kernels: it is not flux-quantized (no threshold in fluxons, no
+integer leak decrement; a deviation from a physical flux-storing cell, stated in the
+README). Matrices become splitter trees, synapse gates and merger trees (``cells``)."""
 from snnc.target import NEURONS, PLUMBING, Family, Format
 
 from .formats import quantize_sfq

@@ -5,9 +5,10 @@ Each step the cell receives whole fluxons on its two ports (the pulse counts the
 delivered, in the population's fluxon unit q = 2**e); its input current is
 (exc - inh) * q + bias, the bias being the neuron's bias current. The stored state then moves
 as the reference's kernels (``snnc.backends.reference.neurons``) move it, operation for
-operation in the same float type: IF is a pure fluxon counter; LIF's leak toward v_leak is the
-clocked decrement applied once per step; the cell fires when the stored value passes its
-threshold and resets. Because the quantized graph's weights and biases are exact multiples of
+operation in the same float type, once per clocked step: the stored state is a float, not a
+whole number of fluxons (no threshold in fluxons, no integer leak decrement: a deviation from
+a physical flux-storing cell); the cell fires when the stored value passes its threshold and
+resets. Because the quantized graph's weights and biases are exact multiples of
 q, the same pulse counts give the reference's state bit for bit.
 """
 from __future__ import annotations

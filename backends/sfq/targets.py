@@ -16,14 +16,11 @@ def _target(name: str, description: str, agreement: float) -> Target:
 
 
 # Stochastic pass gates (the seed paper's synapses), serialised: the outputs follow the
-# reference's in the mean over trials, not spike for spike. Measured in tests/targets (seed 0,
-# dt 1e-3; paper models 1e-4): random graphs 0.75-1.0 (5 of 8 run; the rest hold a Delay that
-# map-delays cannot fold), digits 0.956, braille 0.596 / 0.846, cnn_sinabs 0.943.
+# reference's in the mean over trials, not spike for spike (tests/targets holds it to 0.5).
 SFQ = _target("sfq", "rate-coded SFQ network (Krylov/Edwards et al.): stochastic "
               "bias-current pass gates, merger/splitter trees, RSFQ bias, PyLSE cell timing "
               "(needs a graph quantized for SFQ)", 0.5)
-# Deterministic multi-fluxon weights, serialised: exactly the reference of the quantized graph
-# (measured 1.0 on every conformance graph, digits and the NIR paper models).
+# Deterministic multi-fluxon weights, serialised: exactly the reference of the quantized graph.
 SFQ_RSFQ = _target("sfq_rsfq", "SFQ network with deterministic multi-fluxon weights, "
                    "serialised merger trees, RSFQ resistor bias (static power)", 1.0)
 SFQ_ERSFQ = _target("sfq_ersfq", "SFQ network with deterministic multi-fluxon weights, "
