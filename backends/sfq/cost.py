@@ -7,8 +7,8 @@ JTL wiring to its gates; per gate input pulse, the gate; per pulse that leaves a
 mergers up its tree; per delivered pulse, the neuron's input junction (2); per spike fired,
 the neuron cell; per step, the clock pulse into every clocked cell (neurons, delay and
 serialiser DROs). Junction counts per delivered pulse and per clock pulse are the chip model's
-(``sfq.neuron_input_jjs``, ``sfq.clock_jjs``). Mergers are charged the mean tree depth per
-pulse that leaves a gate (a lost pulse too: an upper bound). Static power: RSFQ bias
+(``sfq.neuron_input_jjs``, ``sfq.clock_jjs``). Mergers: each pulse that leaves a gate is
+charged its own tree's depth (the runner counts them; a lost pulse too: an upper bound). Static power: RSFQ bias
 resistors per junction over the inference (none for ERSFQ/eSFQ). At 4 K: dynamic + static; at
 the wall plug: times the energy model's cooling factor, with the chip's other energy models
 (Carnot, a practical plant) beside it. The circuit is priced in the run's own settings
@@ -185,7 +185,9 @@ def _switchings(mapping, recording, counts, serialized: bool, steps: int, chip) 
         wires += float(fired @ layer.wires) * jj["jtl"]
         gates += total("pulses_in", layer.name) * jj["gate"]
         passed = total("pulses", layer.name) + total("collisions", layer.name)
-        mergers += passed * layer.tree_depth * jj["merger"]
+        levels = (total("merger_passes", layer.name) if "merger_passes" in counts
+                  else passed * layer.tree_depth)  # counters of an older run: the mean
+        mergers += levels * jj["merger"]
         inputs += total("pulses", layer.name) * input_jjs
         if serialized:
             gates += passed * jj["dro"]

@@ -127,8 +127,11 @@ def gates(layer: Layer, synapses: engine.Synapses, lib: Cells, settings: Setting
     probability = counts / float(k * worth) if stochastic else None
     if stochastic and settings.logit_spread > 0:
         probability = _instance(probability, settings, layer.name)
+    depth_of_tree = np.zeros((len(synapses.delays), layer.pulses.shape[0]), np.int64)
+    depth_of_tree[timing.slot, timing.target] = timing.tree_depth
     return PulseGates(
         leaf=timing.leaf[order], tree_depth=timing.tree_depth[order],
+        depth_of_tree=depth_of_tree,
         arrival=timing.arrival[order], probability=probability,
         pulses_per_spike=k if stochastic else 1, worth=worth, scale=scale,
         serialize=settings.serialize, window=lib.window, spacing=lib.spacing)

@@ -17,7 +17,8 @@ gates), ``pulses`` (delivered to neurons), ``collisions`` (lost at mergers), ``f
 ``pulse_level`` (batch rows resolved without and with pulse-level emulation), ``serialized``
 (batch rows run with serialised gates: the cost model prices the serialiser from it),
 ``pulses_per_spike`` (batch rows times k for stochastic gates, 0 for deterministic ones: the
-cost model times the circuit in the run's own settings).
+cost model times the circuit in the run's own settings), ``merger_passes`` (merger levels the
+pulses out of the gates pass: each pulse its own tree's depth).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 KINDS = ("pulses_in", "pulses", "collisions", "fast_path", "pulse_level", "serialized",
-         "pulses_per_spike")
+         "pulses_per_spike", "merger_passes")
 
 
 def collide(tree: np.ndarray, leaf: np.ndarray, time: np.ndarray, tree_depth: np.ndarray,
@@ -109,6 +110,7 @@ class PulseGates:
 
     leaf: np.ndarray
     tree_depth: np.ndarray
+    depth_of_tree: np.ndarray  # (slots, n_out): merger levels of each tree
     arrival: np.ndarray
     probability: np.ndarray | None  # None: deterministic multi-fluxon weights
     pulses_per_spike: int
@@ -146,6 +148,9 @@ class _Runner:
             got, pulses_in, lost = self._stochastic(partial, sent)
             self.tally["pulses_per_spike"][steps] += batch * g.pulses_per_spike
         emulated = np.zeros(rows, np.int64) if lost is None else lost[1]
+        # every pulse out of a gate is charged its own tree's depth (a lost one too: an
+        # upper bound, it stops at the level where it collides)
+        self.tally["merger_passes"][steps] += (got * g.depth_of_tree).sum(axis=(1, 2, 3))
         got = got if lost is None else got - lost[0]
         self.tally["pulses_in"][steps] += pulses_in
         if lost is not None:

@@ -125,3 +125,13 @@ def test_cli_compile_writes_the_circuit_and_report_prices_it(tmp_path, capsys):
     entry = json.loads((tmp_path / "r.json").read_text())["targets"]["sfq"]
     assert entry["trials"]["count"] == 3 and entry["cost"]["total"] > 0
     assert entry["mapping"]["fan_in"]["ok"]
+
+
+def test_switch_energy_must_agree_with_the_critical_current(compiled):
+    from snnc.backends.sfq.cost import switch_energy
+    from snnc.hw_models.schema import ChipModelError
+    chip = get_target("sfq_rsfq").chip_model()
+    assert switch_energy(chip, "ic_phi0") == pytest.approx(0.21e-18)
+    drifted = replace(chip, sfq=replace(chip.sfq, critical_current=150e-6))
+    with pytest.raises(ChipModelError, match="critical_current x flux quantum"):
+        switch_energy(drifted, "ic_phi0")

@@ -52,7 +52,7 @@ def run_two_inputs(offset: int, serialize: bool = False):
     ``offset`` ticks apart."""
     syn = engine.Synapses.from_dense(np.array([[1, 1]]))
     gates = PulseGates(leaf=np.array([0, 1]), tree_depth=np.array([1, 1]),
-                       arrival=np.array([50, 50 + offset]), probability=None,
+                       depth_of_tree=np.array([[1]]), arrival=np.array([50, 50 + offset]), probability=None,
                        pulses_per_spike=1, worth=1, scale=1, serialize=serialize, window=W,
                        spacing=W)
     from snnc.backends.sfq.neurons import SfqNeuron
@@ -71,6 +71,7 @@ def test_engine_run_loses_a_pulse_only_within_the_window(offset, delivered):
     v, totals = run_two_inputs(offset)
     assert v == delivered
     assert totals["collisions"] == 2 - delivered and totals["pulses"] == delivered
+    assert totals["merger_passes"] == 2  # both pulses charged the tree's one level
     assert totals["pulse_level"] == 1 and totals["fast_path"] == 0
 
 
