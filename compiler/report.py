@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import SnncError
+from .errors import OptionError, SnncError
 from .ir import Graph, flatten
 from .options import SimOptions
 from .passes.fidelity import per_output
@@ -186,6 +186,9 @@ def slice_cost(chip, recording, mapping, *, model=None, deployment=None):
 
     ran = len(next(iter(recording.counters.neuron_updates.values())))  # alignment steps too
     more = {} if deployment is None else {"deployment": deployment}
+    if more and "deployment" not in inspect.signature(estimate).parameters:
+        raise OptionError(f"{chip.name}: its cost model does not model --deployment yet "
+                          "(it prices input preloaded on the chip)")
     return estimate(chip, recording.counters, steps_per_inference=ran, batch=recording.batch,
                     placement=placement_of(mapping), hops=hops_of(mapping), model=model, **more)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from snnc.backends import get_target, target_names
-from snnc.errors import SnncError
+from snnc.errors import ResourceExceededError, SnncError
 from snnc.frontends import load_model
 from snnc.ir import nodes as n
 from snnc.options import SimOptions
@@ -110,4 +110,8 @@ def test_nir_paper_models(name, model):
         pytest.skip(f"{name} does not run {', '.join(unsupported)}")
     rng = np.random.default_rng(0)
     inputs = {k: spikes(rng, (20, 2, *graph.nodes[k].shape), 0.2) for k in graph.inputs}
-    assert conforms(target, graph, inputs, SimOptions()) >= target.agreement
+    try:
+        agreement = conforms(target, graph, inputs, SimOptions())
+    except ResourceExceededError as error:  # a chip too small for the model: refused cleanly
+        pytest.skip(f"{name} cannot hold {model}: {error}")
+    assert agreement >= target.agreement
