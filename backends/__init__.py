@@ -21,6 +21,9 @@ TARGETS = {
     "sfq_rsfq": "snnc.backends.sfq.targets:SFQ_RSFQ",
     "sfq_ersfq": "snnc.backends.sfq.targets:SFQ_ERSFQ",
     "rram": "snnc.backends.rram.targets:RRAM",
+    "rram_40nm": "snnc.backends.rram.targets:RRAM_40NM",
+    "rram_neurosim": "snnc.backends.rram.targets:RRAM_NEUROSIM",
+    "rram_crosssim": "snnc.backends.rram.targets:RRAM_CROSSSIM",
 }
 # chip kind (``[chip] kind`` of a chip TOML) -> "module:attribute" of its ``snnc.target.Family``
 FAMILIES = {
