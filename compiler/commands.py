@@ -194,6 +194,7 @@ def report(args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
     else:
         print(text)
+    stages.done()
 
 
 def sweep(args: argparse.Namespace) -> None:

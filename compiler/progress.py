@@ -57,14 +57,16 @@ def join(parts: list):
 class Stages:
     """The stages of one command, each timed: ``with stages.stage("simulating on loihi2"):``.
 
-    Unless quiet, each stage's time goes to stderr as it ends (stdout stays the command's own
-    output, e.g. JSON), and the per-slice progress of long simulations is shown on a terminal.
+    Unless quiet, the stages' times go to stderr when the command has succeeded (``done``:
+    stdout stays the command's own output, e.g. JSON, and a failing command prints its one
+    error line only), and the per-slice progress of long simulations is shown on a terminal.
     """
 
     def __init__(self, quiet: bool = False, stream=None):
         self.quiet = quiet
         self.stream = sys.stderr if stream is None else stream
         self.seconds: dict[str, float] = {}
+        self.lines: list[str] = []
 
     @contextmanager
     def stage(self, label: str):
@@ -74,8 +76,12 @@ class Stages:
         finally:
             took = time.perf_counter() - start
             self.seconds[label] = self.seconds.get(label, 0.0) + took
-            if not self.quiet:
-                print(f"[{took:8.3f} s] {label}", file=self.stream, flush=True)
+            self.lines.append(f"[{took:8.3f} s] {label}")
+
+    def done(self) -> None:
+        """Print the stages' times (unless quiet): the command succeeded."""
+        if not self.quiet and self.lines:
+            print("\n".join(self.lines), file=self.stream, flush=True)
 
     def simulate(self, simulate: Callable, inputs: Mapping[str, np.ndarray], label: str):
         """``simulate_in_slices`` as one timed stage (its progress silent when quiet)."""
