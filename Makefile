@@ -21,6 +21,7 @@ test: venv
 bench: venv
 	$(VENV)/bin/python benchmarks/reference_vs_norse.py
 	$(VENV)/bin/python benchmarks/loihi_vs_lava.py --rounds 3
+	$(VENV)/bin/python benchmarks/engine_throughput.py
 
 venv:
 	@./scripts/venv.sh
