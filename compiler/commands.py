@@ -65,7 +65,7 @@ def compile_(args: argparse.Namespace) -> None:
         for record in records:
             print(f"  {record.seconds:9.4f} s  {record.applied.name}")
         print(f"  {sum(r.seconds for r in records):9.4f} s  total")
-    mapping = _map(target, compiled, args)
+    mapping = _map(target, compiled, args, options)
     emitted: list[Path] = []
 
     def extras(staging: Path) -> None:
@@ -84,7 +84,7 @@ def compile_(args: argparse.Namespace) -> None:
         print(f"  {Path(args.output) / Path(path).name}")
 
 
-def _map(target, graph, args: argparse.Namespace):
+def _map(target, graph, args: argparse.Namespace, options):
     """Map ``graph`` on the target's chip model with its family's strategy (None for targets
     without a chip). Slices: a graph that does not fit gets its fit report written beside OUT
     before the error (naming the resource, the need and the limit) is raised."""
@@ -98,7 +98,7 @@ def _map(target, graph, args: argparse.Namespace):
     if chip is None or family.mapping is None:
         return None
     if family.mapping is not map_graph:
-        mapping = family.mapping(graph, chip, args.chips, family=family)
+        mapping = family.mapping(graph, chip, args.chips, family=family, options=options)
         print(f"mapped: {mapping.summary()}")
         return mapping
     part = None

@@ -164,7 +164,8 @@ def _entry(name, target, graph, options, run: _Run, program=None) -> dict[str, A
     if chip is None:
         return entry
     with run.stages.stage(f"mapping on {name}"):
-        mapping = _mapping(target, graph, chip, run.chips, recording.activity, program)
+        mapping = _mapping(target, graph, chip, run.chips, recording.activity, program,
+                           options)
     if mapping is None:
         return entry
     price = target.family.cost or slice_cost
@@ -193,17 +194,18 @@ def slice_cost(chip, recording, mapping, *, model=None, deployment=None):
                     placement=placement_of(mapping), hops=hops_of(mapping), model=model, **more)
 
 
-def _mapping(target, graph, chip, chips, activity, program):
+def _mapping(target, graph, chip, chips, activity, program, options):
     """The program's stored mapping with this run's traffic, else a fresh one (None for a
     family without a mapping strategy)."""
-    from snnc.mapping import Mapping
+    from snnc.mapping import Mapping, map_graph
 
     stage = target.family.mapping
     if stage is None:
         return None
-    if program is not None and (program / "partition.json").is_file() and chips is None:
+    stored = program is not None and (program / "partition.json").is_file()
+    if stage is map_graph and stored and chips is None:  # a family's own mapping is redone
         return Mapping.read(program).routed(graph, chip, activity)
-    return stage(graph, chip, chips, activity=activity, family=target.family)
+    return stage(graph, chip, chips, activity=activity, family=target.family, options=options)
 
 
 def placement_of(mapping) -> dict[str, list[tuple[int, int, int]]]:

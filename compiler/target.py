@@ -56,7 +56,8 @@ class Family:
     supported: {node type: how it runs}; anything else must be lowered first (or fails).
     formats: its number formats; the first is what ``quantize{format=chip}`` picks.
     sources_on_cores: whether Input nodes (spike sources) occupy cores of their own.
-    mapping: the mapping stage, (graph, chip, chips=None, activity=None, family=) -> ``Mapping``:
+    mapping: the mapping stage, (graph, chip, chips=None, activity=None, family=, options=)
+        -> ``Mapping`` (options: the run's ``SimOptions``, e.g. its dt):
         core slices (``snnc.mapping.map_graph``) unless the family brings its own; None: the
         family has no mapping (yet). A family's own mapping returns any artefact with
         ``fit`` (a JSON-able dict of need against limit per resource), ``summary()`` (one

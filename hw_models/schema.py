@@ -26,6 +26,7 @@ from snnc.errors import SnncError
 from .schema_fields import q, text
 from .schema_rram import Crossbar  # family sections live in their own modules
 from .schema_sfq import Sfq
+from .schema_spinnaker import Arm
 
 EVIDENCE = ("measured", "simulated", "datasheet", "estimated", "calibrated")
 # A chip's kind names the backend family that runs it (``snnc.backends.FAMILIES``: loihi,
@@ -288,7 +289,8 @@ class Measurement:
 
 # The [section] tables of a chip file and the dataclass each fills.
 SECTIONS = {"topology": Topology, "core": Core, "limits": Limits, "formats": Formats,
-            "delays": Delays, "timing": Timing, "crossbar": Crossbar, "sfq": Sfq}
+            "delays": Delays, "timing": Timing, "crossbar": Crossbar, "sfq": Sfq,
+            "arm": Arm}
 # Tables of named sub-tables: [energy.<model>], [measurements.<name>].
 NAMED_SECTIONS = {"energy": EnergyModel, "measurements": Measurement}
 
@@ -313,6 +315,7 @@ class Chip:
     timing: Timing
     crossbar: Crossbar
     sfq: Sfq
+    arm: Arm
     energy: Mapping[str, EnergyModel]
     measurements: Mapping[str, Measurement]
     sources: Mapping[str, Sourced] = field(repr=False)

@@ -86,7 +86,8 @@ class Tiling:
         return ["tiles.json"]
 
 
-def tile_graph(graph: Graph, chip, chips=None, activity=None, family=None) -> Tiling:
+def tile_graph(graph: Graph, chip, chips=None, activity=None, family=None, options=None
+               ) -> Tiling:
     """The ``Family.mapping`` of the RRAM family: every matrix's layers on arrays."""
     graph = graph if graph.is_flat else flatten(graph)
     rows, columns = _array_shape(chip)

@@ -186,7 +186,7 @@ class Circuit:
         return [path.name]
 
 
-def map_circuit(graph, chip, chips=None, activity=None, family=None) -> Circuit:
+def map_circuit(graph, chip, chips=None, activity=None, family=None, options=None) -> Circuit:
     """The circuit of a graph quantized for SFQ on ``chip`` (``chips`` and ``activity`` are
     not used: one die, and the cost model reads the run's settings from its counters and
     prices the circuit in those: ``Circuit.mode`` is only the chip's default)."""

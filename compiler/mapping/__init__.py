@@ -110,7 +110,7 @@ def _check_covers(mapping: Mapping, graph: Graph) -> None:
 
 def map_graph(graph: Graph, chip: Chip, chips: int | None = None,
               activity: MappingType[str, np.ndarray] | None = None,
-              part: Partition | None = None, family=None) -> Mapping:
+              part: Partition | None = None, family=None, options=None) -> Mapping:
     """Partition (unless ``part`` is given), place and route ``graph`` on ``chip``
     (``chips`` caps the board); the ``family`` (``snnc.target.Family``) says whether spike
     sources take cores."""

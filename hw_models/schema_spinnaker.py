@@ -1,0 +1,27 @@
+"""The [arm] section of a chip file: what the SpiNNaker family's ARM cores spend per step and
+per event, so that a mapping can say which core overruns the real-time timestep. Its own
+module so that the family's facts grow without touching the shared schema (``schema.py``
+lists it in ``SECTIONS``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .schema_fields import q
+
+
+@dataclass(frozen=True)
+class Arm:
+    """ARM968 cycle costs of sPyNNaker's event-driven loop (per core)."""
+
+    timer_overhead: Optional[float] = q("cycles")
+    """Cycles of the timer callback per step that do not depend on the load."""
+    neuron_update: Optional[float] = q("cycles")
+    """Cycles per neuron per step (the neuron model's update in ``neuron_impl_standard.h``)."""
+    synaptic_event: Optional[float] = q("cycles")
+    """Cycles per synapse processed from a row (``synapses.c`` process_fixed_synapses)."""
+    packet_received: Optional[float] = q("cycles")
+    """Cycles per multicast packet received: the interrupt, the population-table look-up and
+    the row's DMA set-up."""
+    spike_sent: Optional[float] = q("cycles")
+    """Cycles per spike a neuron sends (one multicast packet)."""
