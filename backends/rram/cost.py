@@ -2,7 +2,9 @@
 crossbars, from the run's counters and activity and the tiling's arrays.
 
 Energy terms (per inference = per batch row), each with the evidence of its figure:
-  cell reads       sum over pulsed rows of V_read^2 x t_pulse x (the row's nominal G+ + G-)
+  cell reads       sum over pulsed rows of V_read^2 x t_pulse x (the row's G+ + G-): the run's
+                   drawn conductances where the mapping was made with its options (the
+                   report's), else the nominal ones; the term's source says which
   row drivers      rows pulsed (per array) x crossbar.row_drive_energy
   ADC conversions  column pairs converted x crossbar.adc_energy
   accumulate       converted column pairs added into their neurons x crossbar.accumulate_energy
@@ -104,7 +106,8 @@ def rram_cost(chip, recording, mapping, *, model=None, deployment=None) -> RramC
                           cell_energy / cells if cells else 0.0,
                           _evidence(chip, "crossbar.read_voltage", "crossbar.read_pulse",
                                     "crossbar.g_on", "crossbar.g_off"),
-                          "V_read^2 x t_pulse x G of each device on a pulsed row"))
+                          "V_read^2 x t_pulse x G of each device on a pulsed row, G "
+                          + _conductances(mapping)))
     add("row drivers", totals.get("row_activations", 0.0), bar.row_drive_energy,
         "crossbar.row_drive_energy")
     add("ADC conversions", totals.get("adc_conversions", 0.0), bar.adc_energy,
@@ -156,6 +159,11 @@ def _cell_read_energy(chip, mapping, activity) -> float | None:
         if spikes.size:
             total += float(spikes[list(layer.rows)] @ np.asarray(layer.row_siemens))
     return total * bar.read_voltage ** 2 * bar.read_pulse
+
+
+def _conductances(mapping) -> str:
+    kinds = sorted({getattr(layer, "conductances", "nominal") for layer in mapping.layers})
+    return " / ".join(kinds) or "nominal"
 
 
 def _step_time(chip, mapping, uses_adc: bool, unpriced: list) -> float:

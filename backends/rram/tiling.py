@@ -10,6 +10,12 @@ read on its own, its columns converted by its own ADCs, the digital periphery ad
 tiles' partial sums) and its columns into column tiles of C/2. ``tile_graph`` returns the
 ``Tiling`` artefact (``fit``, ``summary``, ``write`` -> tiles.json); a graph needing more
 arrays than the chip has fails with the fit report.
+
+Each layer also keeps, per row, the conductance its read pulse drives (``row_siemens``: the
+cost model's V^2 G t). Given the run's ``options``, those are the device instance's drawn
+conductances (programming error, faults, drift, IR drop: ``device.program`` with the run's
+seed and settings, the same draws the run reads), else the nominal target conductances;
+``Layer.conductances`` says which.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
 from ..engine import view
-from .device import nominal
+from .device import nominal, program, settings
 
 VERSION = 1
 FORMAT = "snnc.rram.tiles"
@@ -49,8 +55,10 @@ class Layer:
     cells: int
     """Programmed weights (nonzero), each a pair of devices."""
     row_siemens: tuple[float, ...]
-    """Per row, its devices' nominal conductances summed (G+ + G- over its columns): a read
-    pulse on the row costs V_read^2 x this x t_pulse."""
+    """Per row, its devices' conductances summed (G+ + G- over its columns): a read pulse on
+    the row costs V_read^2 x this x t_pulse."""
+    conductances: str = "nominal"
+    """Where ``row_siemens`` comes from: "nominal" (target values) or "drawn (seed S)"."""
 
     @property
     def tiles(self) -> int:
@@ -91,16 +99,19 @@ def tile_graph(graph: Graph, chip, chips=None, activity=None, family=None, optio
     """The ``Family.mapping`` of the RRAM family: every matrix's layers on arrays."""
     graph = graph if graph.is_flat else flatten(graph)
     rows, columns = _array_shape(chip)
+    run = None if options is None else settings(options, chip)
     found = []
     for name, node in graph.nodes.items():
         if isinstance(node, n.MATRICES):
-            found += matrix_layers(graph, name, chip, rows, columns)
+            found += matrix_layers(graph, name, chip, rows, columns, run)
     fit = _fit(chip, found, rows, columns)
     return Tiling(chip.name, rows, columns, chip.crossbar.arrays, tuple(found), fit)
 
 
-def matrix_layers(graph: Graph, name: str, chip, rows: int, columns: int) -> list[Layer]:
-    """The layers (one per distinct delay) of one matrix."""
+def matrix_layers(graph: Graph, name: str, chip, rows: int, columns: int, run=None
+                  ) -> list[Layer]:
+    """The layers (one per distinct delay) of one matrix; ``run``: the run's device
+    ``Settings`` (its drawn conductances priced), None for the nominal ones."""
     node = graph.nodes[name]
     source, target = view.ends(graph, name, "RRAM")
     weight = np.asarray(node.weight)
@@ -113,12 +124,25 @@ def matrix_layers(graph: Graph, name: str, chip, rows: int, columns: int) -> lis
         col_idx = np.flatnonzero(used.any(axis=1))
         label = f"{name}@{delay:g}s" if len(distinct) > 1 else name
         compact = np.where(used, weight, 0.0)[np.ix_(col_idx, row_idx)].T
-        g_plus, g_minus = nominal(compact, w_max(node), chip, int(node.hw.get("levels", 0)))
+        siemens, kind = _row_siemens(compact, node, chip, run, label, rows, columns)
         out.append(Layer(label, name, source, target, float(delay),
                          tuple(int(i) for i in row_idx), tuple(int(i) for i in col_idx),
                          math.ceil(len(row_idx) / rows), math.ceil(len(col_idx) / (columns // 2)),
-                         int(used.sum()), tuple(float(g) for g in (g_plus + g_minus).sum(1))))
+                         int(used.sum()), siemens, kind))
     return out
+
+
+def _row_siemens(compact, node, chip, run, label, rows, columns):
+    """Per row, G+ + G- over its columns: the run's drawn instance (as ``lower`` programs it,
+    float64, same seed stream) where the run has one, else the nominal conductances."""
+    if run is None or run.exact:
+        g_plus, g_minus = nominal(compact, w_max(node), chip, int(node.hw.get("levels", 0)))
+        kind = "nominal"
+    else:
+        inst = program(np.asarray(compact, np.float64), w_max(node), chip, run, label, rows,
+                       columns // 2)
+        g_plus, g_minus, kind = inst.g_plus, inst.g_minus, f"drawn (seed {run.seed})"
+    return tuple(float(g) for g in (g_plus + g_minus).sum(1)), kind
 
 
 def w_max(node) -> float:
