@@ -15,7 +15,7 @@ from snnc.hw_models import Chip
 from snnc.ir import Graph, flatten
 from snnc.ir import nodes as n
 
-from .partition import Partition, _synapse_width, connectivity, incoming
+from .partition import Partition, _synapse_width, fan_in, incoming
 from .place import cores_per_chip
 
 
@@ -42,13 +42,13 @@ def fit_report(graph: Graph, chip: Chip, part: Partition | None = None,
 
 def _population(graph: Graph, name: str, chip: Chip, part: Partition | None) -> dict:
     size = math.prod(graph.shapes[name])
-    fan_in = np.zeros(size, np.int64)
+    synapses = np.zeros(size, np.int64)
     bits = np.zeros(size, np.int64)
     for matrix, _ in incoming(graph, name):
-        count = connectivity(graph, matrix, size).sum(axis=1)
-        fan_in += count
+        count = fan_in(graph, matrix, size)
+        synapses += count
         bits += count * _synapse_width(graph.nodes[matrix], chip)
-    return {"name": name, "neurons": size, "synapses": int(fan_in.sum()),
-            "synapse_bits": int(bits.sum()), "max_fan_in": int(fan_in.max(initial=0)),
+    return {"name": name, "neurons": size, "synapses": int(synapses.sum()),
+            "synapse_bits": int(bits.sum()), "max_fan_in": int(synapses.max(initial=0)),
             "max_neuron_synapse_bits": int(bits.max(initial=0)),
             "cores": len(part.of(name)) if part else None}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -62,7 +63,16 @@ class Partition:
     cores: tuple[CoreSlice, ...]
 
     def of(self, population: str) -> list[CoreSlice]:
-        return [c for c in self.cores if c.population == population]
+        return list(self._by_population.get(population, ()))
+
+    @cached_property
+    def _by_population(self) -> dict[str, list[CoreSlice]]:
+        """Slices per population, built once: ``of`` is asked once per population, and a scan
+        of every core each time made mapping quadratic (8.5 s of 11 at 1e6 neurons)."""
+        index: dict[str, list[CoreSlice]] = {}
+        for c in self.cores:
+            index.setdefault(c.population, []).append(c)
+        return index
 
     def to_json(self) -> str:
         return artefacts.dump("partition", {"chip": self.chip,
@@ -116,6 +126,16 @@ def connectivity(graph: Graph, matrix: str, target_size: int) -> np.ndarray:
     return np.eye(target_size, dtype=bool)
 
 
+def fan_in(graph: Graph, matrix: str, target_size: int) -> np.ndarray:
+    """int64 (target_size,): synapses per target neuron from one matrix (or identity) edge;
+    ``count_nonzero`` along rows, without the bool matrix ``connectivity`` builds."""
+    node = graph.nodes[matrix]
+    if isinstance(node, MATRICES):
+        weight = np.asarray(node.weight).reshape(target_size, -1)
+        return np.count_nonzero(weight, axis=1).astype(np.int64)
+    return np.ones(target_size, np.int64)
+
+
 # -- slicing ------------------------------------------------------------------------------------
 
 
@@ -123,12 +143,13 @@ def _slices(graph: Graph, name: str, chip: Chip):
     size = math.prod(graph.shapes[name])
     masks = [connectivity(graph, m, size) for m, _ in incoming(graph, name)]
     widths = [_synapse_width(graph.nodes[m], chip) for m, _ in incoming(graph, name)]
-    synapses = sum((m.sum(axis=1) for m in masks), np.zeros(size, np.int64))
-    bits = sum((m.sum(axis=1) * w for m, w in zip(masks, widths)), np.zeros(size, np.int64))
+    counts = [np.count_nonzero(m, axis=1) for m in masks]  # once: every limit reads them
+    synapses = sum(counts, np.zeros(size, np.int64))
+    bits = sum((c * w for c, w in zip(counts, widths)), np.zeros(size, np.int64))
     npc = chip.core.neurons_per_core or size
     memory = chip.core.synapse_memory or chip.core.memory
     axon_limit = chip.core.input_axons
-    _single_neuron_fits(name, bits, masks, memory, axon_limit, chip)
+    _single_neuron_fits(name, bits, synapses, memory, axon_limit, chip)
     start = 0
     while start < size:
         stop = min(size, start + npc)
@@ -147,13 +168,12 @@ def _axons(masks: list[np.ndarray], start: int, stop: int) -> int:
     return sum(int(np.any(m[start:stop], axis=0).sum()) for m in masks)
 
 
-def _single_neuron_fits(name, bits, masks, memory, axon_limit, chip) -> None:
+def _single_neuron_fits(name, bits, fan_in, memory, axon_limit, chip) -> None:
     if memory is not None and bits.size and bits.max() > memory:
         raise ResourceExceededError(
             f"node '{name}': one neuron's incoming synapses need {int(bits.max())} bits of "
             f"synapse memory, more than {chip.name}'s {memory} bits per core",
             resource="synapse bits per core", need=int(bits.max()), limit=memory, node=name)
-    fan_in = sum((m.sum(axis=1) for m in masks), np.zeros(len(bits), np.int64))
     if axon_limit is not None and fan_in.size and fan_in.max() > axon_limit:
         raise ResourceExceededError(
             f"node '{name}': one neuron receives from {int(fan_in.max())} presynaptic neurons, "

@@ -188,8 +188,11 @@ def flat_rows(node: n.Node, a: np.ndarray) -> np.ndarray:
 
 def dequantize(values: np.ndarray, a: np.ndarray, original: np.ndarray) -> np.ndarray:
     """values / a in the original's dtype; rows the population ignores (a = 0) keep theirs."""
-    safe = np.where(a == 0, 1.0, a)
-    return np.where(a == 0, original, values / safe).astype(original.dtype)
+    ignored = a == 0
+    if not np.any(ignored):  # the common case, without two passes of np.where over W
+        return (values / a).astype(original.dtype)
+    safe = np.where(ignored, 1.0, a)
+    return np.where(ignored, original, values / safe).astype(original.dtype)
 
 
 def per_neuron(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
