@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("-o", "--output", type=Path, help="write outputs and states to this .npz")
     simulate.add_argument("--record", nargs="+", default=[], metavar="NODE",
                           help="also record the state variables (v, i) of these nodes")
+    add_streaming(simulate, "simulate writes each batch to OUT.npz.parts/ as it is done and "
+                            "joins them into OUT.npz (-o, required) at the end")
+    add_quiet(simulate)
     add_sim_options(simulate)
     simulate.set_defaults(run=commands.simulate)
 
@@ -131,6 +134,18 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=_positive, default=1, metavar="K",
                         help="Monte Carlo: run a stochastic target K times, seeds S..S+K-1, "
                              "and give the spread (default 1)")
+
+
+def add_streaming(parser: argparse.ArgumentParser, writes: str) -> None:
+    """Streaming over a data set larger than memory (``snnc.inputs.Batches``)."""
+    parser.add_argument("--batch-size", type=_positive, metavar="N",
+                        help="stream INPUT (an .npz, or a folder of .npz shards taken in name "
+                             "order) N batch rows at a time: memory holds one batch, whatever "
+                             f"the number of samples; {writes}")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --batch-size: continue an interrupted run after its last "
+                             "completed batch (its parts folder must come from the same "
+                             "model, input and options)")
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

@@ -120,28 +120,35 @@ def simulate(args: argparse.Namespace) -> None:
 
     from .inputs import load_spikes
     from .program import is_program
-    from .progress import simulate_in_slices
+    from .progress import bar, simulate_in_slices
     from .atomic import check_output_file
     from .options import check_device_keys
     from .results import save_recording, summarize, trial_spread
 
     if args.output:
         check_output_file(args.output)
+    _check_streaming(args)
     target = get_target(args.target)
     graph, options, calibration = load(args)
     check_device_keys(options, [target])
     if not is_program(args.model):  # compile on the fly, as `compile` would
         graph = target.compile(graph, options, args.pipeline, calibration)[0]
+    if args.batch_size:
+        return simulate_streamed(args, target, graph, options)
     inputs = load_spikes(args.input, graph, options.dt, args.steps)
     trials = args.trials if target.stochastic else 1
     if args.trials > 1 and trials == 1:
         print(f"target {args.target} is deterministic: one trial, not {args.trials}")
     start = time.perf_counter()
-    recordings = [simulate_in_slices(
-        lambda part: target.simulate(graph, part, dataclasses.replace(
-            options, seed=options.seed + k), record=args.record), inputs,
-        f"simulating on {args.target}" + (f" (trial {k + 1}/{trials})" if trials > 1 else ""))
-        for k in range(trials)]
+    recordings = []
+    with bar(f"trials on {args.target}", trials, "trials", args.quiet) as progress:
+        for k in range(trials):
+            recordings.append(simulate_in_slices(
+                lambda part: target.simulate(graph, part, dataclasses.replace(
+                    options, seed=options.seed + k), record=args.record), inputs,
+                f"simulating on {args.target}" + (f" (trial {k + 1}/{trials})"
+                                                  if trials > 1 else ""), quiet=args.quiet))
+            progress.advance()
     elapsed = time.perf_counter() - start
     print(summarize(graph, recordings[0], options, f"{Path(args.model).name} on {args.target}",
                     elapsed))
@@ -150,6 +157,54 @@ def simulate(args: argparse.Namespace) -> None:
     if args.output:
         save_recording(recordings[0], options, args.output, recordings[1:])
         print(f"wrote {args.output}")
+
+
+def _check_streaming(args: argparse.Namespace) -> None:
+    from .errors import OptionError
+
+    if args.resume and not args.batch_size:
+        raise OptionError("--resume continues a streamed run: give --batch-size N too")
+    if args.batch_size and getattr(args, "trials", 1) > 1:
+        raise OptionError("--batch-size streams one trial; run --trials without it")
+    if args.batch_size and hasattr(args, "record") and not args.output:
+        raise OptionError("--batch-size writes its outputs batch by batch: give -o OUT.npz")
+
+
+def simulate_streamed(args: argparse.Namespace, target, graph, options) -> None:
+    """``simulate`` over a data set in batches of ``--batch-size`` rows: one batch in memory,
+    each written to OUT.npz.parts/ as it is done (a rerun with ``--resume`` goes on after
+    the last one), then joined into OUT.npz."""
+    from .inputs import Batches
+    from .progress import bar
+    from .results import BatchOutputs, summary_lines
+
+    batches = Batches(args.input, graph, args.steps, args.batch_size,
+                      scratch=Path(args.output).resolve().parent)
+    try:
+        manifest = {"model": str(Path(args.model).resolve()), "target": args.target,
+                    "pipeline": args.pipeline, "input": batches.identity(),
+                    "batch_size": args.batch_size, "steps": batches.steps,
+                    "record": sorted(args.record), "options": options.to_dict()}
+        out = BatchOutputs(args.output, manifest, args.resume)
+        todo = [k for k in range(len(batches)) if not out.done(k)]
+        start = time.perf_counter()
+        with bar(f"simulating on {args.target}", len(batches), "batches", args.quiet) as progress:
+            progress.advance(len(batches) - len(todo))
+            for k in todo:
+                out.write(k, target.simulate(graph, batches.batch(k), options,
+                                             record=args.record))
+                progress.advance()
+        elapsed = time.perf_counter() - start
+    finally:
+        batches.close()
+    spikes, outputs, rows = out.totals(len(batches))
+    resumed = len(batches) - len(todo)
+    print(summary_lines(graph, spikes, batches.steps, rows, outputs, options,
+                        f"{Path(args.model).name} on {args.target}", elapsed))
+    print(f"  {len(batches)} batches of {args.batch_size} rows"
+          + (f", {resumed} done by an earlier run" if resumed else ""))
+    out.join(options, len(batches))
+    print(f"wrote {args.output}")
 
 
 def report(args: argparse.Namespace) -> None:

@@ -8,10 +8,21 @@
 Every array is checked before the run: its declared size against the memory limit (from the
 .npy header, before it is read), real finite numbers, at least one step, the model's shape;
 and so is the memory the run needs for the largest node's output.
+
+Streaming (``Batches``, ``--batch-size N``): a data set larger than memory, one ``.npz`` or a
+folder of ``.npz`` shards (taken in name order, rows counted on across them), is read N
+batch rows at a time. Members stored uncompressed (``np.savez``) are memory-mapped where they
+lie; compressed ones (``np.savez_compressed``) are inflated once into a scratch file and
+mapped there, so memory holds one batch whatever the number of samples. Each batch is checked
+when it is read (real, finite), the shapes and sizes of every file before the first.
 """
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import struct
+import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -202,3 +213,180 @@ def load_calibration(path: str | Path) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: needs 'inputs' or 'spikes' (found: "
                          f"{', '.join(arrays) or 'none'})")
     return known
+
+
+# -- streaming ----------------------------------------------------------------------------------
+
+
+class Batches:
+    """The batch rows of an input data set, ``size`` at a time (see the module docstring).
+
+    ``arrays``: per Input node, the (steps, rows, *shape) memory maps of each file;
+    ``labels``: the ``labels`` of every row (read whole: one number a row), or None."""
+
+    def __init__(self, path: str | Path, graph: Graph, steps: int | None, size: int,
+                 scratch: str | Path | None = None):
+        self.path, self.size = Path(path), size
+        self.files = _shards(self.path)
+        self._scratch = tempfile.TemporaryDirectory(prefix="snnc-inflate-", dir=scratch)
+        opened = [_lazy_members(f, Path(self._scratch.name)) for f in self.files]
+        names = graph.inputs
+        self.arrays = {name: [_fit_lazy(f, name, _pick(f, m, names, name),
+                                        graph.nodes[name].shape, steps)
+                              for f, m in zip(self.files, opened)] for name in names}
+        counts = [a.shape[1] for a in self.arrays[names[0]]]
+        for name in names[1:]:
+            if [a.shape[1] for a in self.arrays[name]] != counts:
+                raise InputError(f"{self.path}: inputs '{names[0]}' and '{name}' hold "
+                                 "different numbers of batch rows")
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.rows = int(self.starts[-1])
+        self.steps = self.arrays[names[0]][0].shape[0]
+        if len({a.shape[0] for a in self.arrays[names[0]]}) > 1:
+            raise InputError(f"{self.path}: its shards hold different numbers of steps")
+        self.labels = _stream_labels(self.files, opened, counts)
+        _check_run_memory(self.path, graph, (self.steps, size))
+        for name in names:
+            shape = self.arrays[name][0].shape
+            check_memory(f"{self.path}: one batch of {size} rows of input '{name}'",
+                         size * math.prod(shape[:1] + shape[2:]) * 8)
+
+    def __len__(self) -> int:
+        return -(-self.rows // self.size)
+
+    def rows_of(self, k: int) -> tuple[int, int]:
+        return k * self.size, min(self.rows, (k + 1) * self.size)
+
+    def batch(self, k: int) -> dict[str, np.ndarray]:
+        """Rows of batch ``k`` per Input node, (steps, rows, *shape), read and checked now."""
+        first, last = self.rows_of(k)
+        out = {}
+        for name, parts in self.arrays.items():
+            pieces = []
+            for f, (a, b) in enumerate(zip(self.starts, self.starts[1:])):
+                lo, hi = max(first, a), min(last, b)
+                if lo < hi:
+                    pieces.append(np.asarray(parts[f][:, lo - a:hi - a]))
+            array = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+            if not np.all(np.isfinite(array)):
+                raise InputError(f"{self.path}: input '{name}' holds NaN or infinite values "
+                                 f"in batch rows {first}..{last - 1}")
+            out[name] = array
+        return out
+
+    def batch_labels(self, k: int) -> np.ndarray | None:
+        first, last = self.rows_of(k)
+        return None if self.labels is None else self.labels[first:last]
+
+    def identity(self) -> list[list]:
+        """What a resumed run checks it still reads: each file's name, size and mtime."""
+        return [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in self.files]
+
+    def close(self) -> None:
+        self.arrays = {}
+        self._scratch.cleanup()
+
+
+def _shards(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".npz" and p.is_file())
+        if not files:
+            raise InputError(f"{path}: a folder of input shards holds no .npz files")
+        return files
+    if not path.is_file():
+        raise InputError(f"{path}: no such file or folder")
+    if path.suffix != ".npz" or not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: --batch-size streams .npz files or folders of .npz shards")
+    return [path]
+
+
+def _lazy_members(path: Path, scratch: Path) -> dict[str, np.ndarray]:
+    """Every .npy member of an .npz as a read-only memory map, nothing read into memory."""
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    shape, fortran, dtype = _npy_header_full(member)
+                    header = member.tell()
+                    if dtype.hasobject:
+                        raise InputError(f"{path}: member '{info.filename}' holds Python "
+                                         "objects, not numbers")
+                    if info.compress_type == zipfile.ZIP_STORED:
+                        source, offset = path, _data_offset(path, info) + header
+                    else:  # inflate once, then map the copy
+                        source = scratch / f"{len(os.listdir(scratch))}.raw"
+                        with open(source, "wb") as raw:
+                            shutil.copyfileobj(member, raw, 1 << 22)
+                        offset = 0
+                out[info.filename[:-4]] = _map(source, dtype, shape, offset, fortran)
+    except NPZ_ERRORS as error:
+        raise InputError(f"{path}: not a readable .npz ({type(error).__name__}: "
+                         f"{' '.join(str(error).split())[:120]})") from None
+    return out
+
+
+def _map(source: Path, dtype, shape, offset: int, fortran: bool) -> np.ndarray:
+    if math.prod(shape) == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape,
+                     order="F" if fortran else "C")
+
+
+def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes start: after its local header, whose name and extra
+    field lengths (bytes 26..29) may differ from the central directory's."""
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)
+    if local[:4] != b"PK\x03\x04":
+        raise InputError(f"{path}: damaged .npz (member '{info.filename}')")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def _npy_header_full(member) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(member)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    return read(member)
+
+
+def _pick(path: Path, members: dict, names: list[str], name: str):
+    if "spikes" in members and len(names) == 1:
+        return members["spikes"]
+    if name not in members:
+        expected = "'spikes'" if len(names) == 1 else ", ".join(map(repr, names))
+        raise InputError(f"{path}: needs array {expected} (found: {', '.join(members) or 'none'})")
+    return members[name]
+
+
+def _fit_lazy(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
+              steps: int | None) -> np.ndarray:
+    """``_fit``'s checks that need no values (those are checked per batch)."""
+    if array.ndim != len(shape) + 2 or array.shape[2:] != shape:
+        raise InputError(f"{path}: input '{name}' has shape {array.shape}; streaming expects "
+                         f"(steps, batch, {', '.join(map(str, shape))})")
+    if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
+                                      or array.dtype == bool):
+        raise InputError(f"{path}: input '{name}' is not real numbers (dtype {array.dtype})")
+    if len(array) == 0 or array.shape[1] == 0:
+        raise InputError(f"{path}: input '{name}' holds no steps or no batch rows "
+                         f"(shape {array.shape})")
+    if steps is not None:
+        if not 1 <= steps <= len(array):
+            raise InputError(f"{path}: --steps {steps} is outside 1..{len(array)}, "
+                             f"the steps the input holds")
+        array = array[:steps]
+    return array
+
+
+def _stream_labels(files, opened, counts) -> np.ndarray | None:
+    """Every file's ``labels`` of one per row, joined; None unless every file has them."""
+    found = [m.get("labels") for m in opened]
+    if any(f is None or f.shape != (c,) for f, c in zip(found, counts)):
+        return None
+    check_memory(f"{files[0]}: labels of {sum(counts)} rows", sum(counts) * 8)
+    return np.concatenate([np.asarray(f) for f in found])

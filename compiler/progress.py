@@ -1,10 +1,14 @@
-"""Long simulations in slices of the batch, with progress on stderr.
+"""Long runs with progress on stderr: rich progress bars, slices of large batches, stage times.
 
 Batch rows are independent runs, so a large batch runs ``ROWS`` rows at a time and the
 recordings are joined: outputs and states along the batch axis, spike counts, counters and
-per-neuron activity summed. A line on stderr tells how far it got once a run has taken
-longer than ``QUIET_SECONDS`` (short runs stay silent; so does output that is not a
-terminal). ``Stages`` times the stages of a command and prints each one's time.
+per-neuron activity summed. ``bar`` draws a rich progress bar (simulated slices, report
+targets, sweep points, trials, streamed batches) once a run has taken longer than
+``QUIET_SECONDS``, so short runs stay silent; nothing is drawn when the stream is not a
+terminal or the command is ``--quiet``, and bars go to stderr only: stdout carries the
+command's result (JSON, a table). Bars opened while another is shown join its display, one
+line each; an inner bar is removed when it finishes, the outermost stays. ``Stages`` times
+the stages of a command and prints each one's time.
 """
 from __future__ import annotations
 
@@ -12,30 +16,95 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
 ROWS = 256  # batch rows per slice: large enough that slicing costs nothing measurable
 QUIET_SECONDS = 2.0
+_shown: dict[int, list] = {}  # id(stream) -> [rich Progress, bars using it]
+
+
+class Bar:
+    """One progress bar: ``advance(n)`` counts work done; ``print(text)`` writes a line to
+    the stream above the bars (or plainly, while none is drawn). Drawn lazily, see ``bar``."""
+
+    def __init__(self, label: str, total: int, unit: str, stream, show: bool):
+        self.label, self.total, self.unit, self.stream, self.show = label, total, unit, stream, show
+        self.done, self.start, self.task = 0, time.perf_counter(), None
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if not self.show:
+            return
+        if self.task is None and time.perf_counter() - self.start > QUIET_SECONDS:
+            self._draw()
+        if self.task is not None:
+            _shown[id(self.stream)][0].update(self.task, completed=self.done)
+
+    def print(self, text: str) -> None:
+        live = _shown.get(id(self.stream))
+        if live is not None:
+            live[0].console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def _draw(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        live = _shown.get(id(self.stream))
+        if live is None:  # checked isatty already: a forced terminal, drawn on this stream
+            console = Console(file=self.stream, force_terminal=True)
+            progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
+                                TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+            progress.start()
+            live = _shown[id(self.stream)] = [progress]
+        live.append(self)
+        self.task = live[0].add_task(self.label, total=self.total, completed=self.done,
+                                     unit=self.unit)
+
+    def close(self) -> None:
+        live = _shown.get(id(self.stream))
+        if self.task is None or live is None:
+            return
+        live.remove(self)
+        if len(live) == 1:  # the last bar shown: stop, leaving its final line on the screen
+            live[0].update(self.task, completed=self.done)
+            live[0].stop()
+            del _shown[id(self.stream)]
+        else:
+            live[0].remove_task(self.task)
+
+
+@contextmanager
+def bar(label: str, total: int, unit: str, quiet: bool = False, stream=None) -> Iterator[Bar]:
+    """A progress bar over ``total`` units of work, on ``stream`` (default stderr); drawn only
+    on a terminal, unless ``quiet``, once the work has taken longer than ``QUIET_SECONDS``."""
+    stream = sys.stderr if stream is None else stream
+    show = not quiet and bool(getattr(stream, "isatty", lambda: False)())
+    progress = Bar(label, total, unit, stream, show)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def simulate_in_slices(simulate: Callable, inputs: Mapping[str, np.ndarray], label: str,
                        rows: int = ROWS, stream=None, quiet: bool = False):
     """``simulate(inputs)`` over slices of ``rows`` batch rows, joined into one recording
     (``quiet``: no progress line)."""
-    stream = sys.stderr if stream is None else stream
     batch = next(iter(inputs.values())).shape[1]
     if batch <= rows:
         return simulate(inputs)
-    start, parts = time.perf_counter(), []
-    for first in range(0, batch, rows):
-        part = {name: array[:, first:first + rows] for name, array in inputs.items()}
-        parts.append(simulate(part))
-        done = min(first + rows, batch)
-        if not quiet and time.perf_counter() - start > QUIET_SECONDS and stream.isatty():
-            print(f"\r{label}: {done}/{batch} batch rows", end="" if done < batch else "\n",
-                  file=stream, flush=True)
+    parts = []
+    with bar(label, batch, "batch rows", quiet, stream) as progress:
+        for first in range(0, batch, rows):
+            part = {name: array[:, first:first + rows] for name, array in inputs.items()}
+            parts.append(simulate(part))
+            progress.advance(min(first + rows, batch) - first)
     return join(parts)
 
 
@@ -82,6 +151,10 @@ class Stages:
         """Print the stages' times (unless quiet): the command succeeded."""
         if not self.quiet and self.lines:
             print("\n".join(self.lines), file=self.stream, flush=True)
+
+    def bar(self, label: str, total: int, unit: str):
+        """``bar`` on this command's stream, silent when quiet."""
+        return bar(label, total, unit, self.quiet, self.stream)
 
     def simulate(self, simulate: Callable, inputs: Mapping[str, np.ndarray], label: str):
         """``simulate_in_slices`` as one timed stage (its progress silent when quiet)."""

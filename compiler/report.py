@@ -8,6 +8,7 @@ One input sequence (one batch row) is one inference.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import replace
 from typing import Any, Mapping
@@ -55,20 +56,12 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     run = _Run(inputs, reference, layer_activity(graph, reference), chips, labels,
                energy_model, deployment, stages)
     entries, errors = {}, []
-    for name in targets:
-        target = get_target(name)
-        try:
-            with stages.stage(f"compiling for {name}"):
-                compiled = (graph if name == compiled_for
-                            else target.compile(graph, options, pipeline, calibration)[0])
-            stored = program if name == compiled_for else None
-            runs = trials if target.stochastic else 1
-            done = [_entry(name, target, compiled, replace(options, seed=options.seed + k),
-                           run, stored) for k in range(runs)]
-            entries[name] = done[0] if runs == 1 else {**done[0], "trials": spread(done)}
-        except SnncError as error:  # this target cannot run or price it: say why, go on
-            entries[name] = {"description": target.description, "error": str(error)}
-            errors.append(error)
+    with stages.bar("report", len(targets), "targets") as progress:
+        for name in targets:
+            entries[name], error = _target_entry(name, graph, options, run, compiled_for,
+                                                 program, pipeline, calibration, trials)
+            errors += [error] if error is not None else []
+            progress.advance()
     if len(errors) == len(targets):
         raise errors[0]
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
@@ -84,6 +77,29 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     data["baseline"] = baselines(graph, int(steps), data.get("reference_accuracy"))
     data["timings"] = {label: round(t, 6) for label, t in stages.seconds.items()}
     return data
+
+
+def _target_entry(name, graph, options, run, compiled_for, program, pipeline, calibration,
+                  trials):
+    """One target's entry and its error (None), or the one-line error entry and the error."""
+    from snnc.backends import get_target
+
+    target = get_target(name)
+    try:
+        with run.stages.stage(f"compiling for {name}"):
+            compiled = (graph if name == compiled_for
+                        else target.compile(graph, options, pipeline, calibration)[0])
+        stored = program if name == compiled_for else None
+        runs = trials if target.stochastic else 1
+        with run.stages.bar(f"trials on {name}", runs, "trials") as progress:
+            done = []
+            for k in range(runs):
+                done.append(_entry(name, target, compiled,
+                                   replace(options, seed=options.seed + k), run, stored))
+                progress.advance()
+        return (done[0] if runs == 1 else {**done[0], "trials": spread(done)}), None
+    except SnncError as error:  # this target cannot run or price it: say why, go on
+        return {"description": target.description, "error": str(error)}, error
 
 
 class _Run:

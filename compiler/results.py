@@ -1,7 +1,12 @@
-"""Simulation results: a printed summary and an atomically written ``.npz``."""
+"""Simulation results: a printed summary and an atomically written ``.npz``; streamed runs
+write one part per batch (``BatchOutputs``), so a rerun resumes after the last batch done."""
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +18,29 @@ from .options import SimOptions
 
 def summarize(graph: Graph, recording, options: SimOptions, title: str, seconds: float) -> str:
     """A table of spike counts and rates per spiking population, then the outputs."""
+    outputs = {name: (values.shape, float(values.sum()))
+               for name, values in recording.outputs.items()}
+    return summary_lines(graph, recording.spike_counts, recording.steps, recording.batch,
+                         outputs, options, title, seconds)
+
+
+def summary_lines(graph: Graph, spike_counts: dict, steps: int, batch: int, outputs: dict,
+                  options: SimOptions, title: str, seconds: float) -> str:
+    """``summarize`` from totals: spike counts per node, outputs as name -> (shape, sum)."""
     flat = graph if graph.is_flat else flatten(graph)
     own = sorted({node.reset for node in flat.nodes.values() if getattr(node, "reset", None)})
     reset = f"reset {options.reset}" + (f" (model's own: {', '.join(own)})" if own else "")
-    lines = [f"simulated {title}: {recording.steps} steps x batch {recording.batch}, "
+    lines = [f"simulated {title}: {steps} steps x batch {batch}, "
              f"dt {options.dt:g} s, {options.integrator}, {reset}, "
              f"{options.dtype} ({seconds:.3f} s)",
              f"  {'node':<16} {'type':<8} {'neurons':>8} {'spikes':>10} {'rate/neuron/step':>17}"]
-    for name, count in recording.spike_counts.items():
+    for name, count in spike_counts.items():
         node = flat.nodes[name]
         size = math.prod(node.shape)
-        rate = count / max(1, size * recording.steps * recording.batch)
+        rate = count / max(1, size * steps * batch)
         lines.append(f"  {name:<16} {node.type_name:<8} {size:>8} {count:>10} {rate:>17.4f}")
-    for name, values in recording.outputs.items():
-        lines.append(f"  output '{name}': shape {values.shape}, sum {values.sum():.6g}")
+    for name, (shape, total) in outputs.items():
+        lines.append(f"  output '{name}': shape {shape}, sum {total:.6g}")
     return "\n".join(lines)
 
 
@@ -51,3 +65,121 @@ def save_recording(recording, options: SimOptions, path: str | Path, more=()) ->
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as file:
             np.savez_compressed(file, **arrays)
+
+
+class BatchOutputs:
+    """OUT.npz of a streamed run, written batch by batch.
+
+    ``OUT.npz.parts/`` holds ``manifest.json`` (what the run reads and how: a resumed run
+    must match it) and ``batch-NNNNNN.npz`` per batch done, each written atomically, with the
+    batch's outputs, states and spike counts. ``join`` writes OUT.npz (atomically) from the
+    parts, one array at a time through a memory-mapped file so that memory stays one batch,
+    and removes the folder. A folder left by an interrupted run is continued with ``resume``
+    and refused without it, naming what to do."""
+
+    def __init__(self, path: str | Path, manifest: dict, resume: bool):
+        from .errors import OptionError
+
+        self.path, self.parts = Path(path), Path(f"{path}.parts")
+        manifest = json.loads(json.dumps(manifest))  # as it reads back: lists, not tuples
+        if self.parts.is_dir():
+            done = len(self._done())
+            if not resume:
+                raise OptionError(f"{self.parts}/: {done} batch(es) of an earlier run; "
+                                  "--resume continues it, or remove the folder")
+            found = self._manifest()
+            changed = [k for k in manifest if found.get(k) != manifest[k]]
+            if changed:
+                raise OptionError(f"{self.parts}/: the earlier run had another {changed[0]} "
+                                  f"({found.get(changed[0])!r}, now {manifest[changed[0]]!r});"
+                                  " remove the folder to start again")
+        else:
+            self.parts.mkdir()
+            self._write_text(self.parts / "manifest.json", json.dumps(manifest, indent=1))
+
+    def _manifest(self) -> dict:
+        from .errors import OptionError
+
+        try:
+            return json.loads((self.parts / "manifest.json").read_text())
+        except (OSError, ValueError):
+            raise OptionError(f"{self.parts}/manifest.json: missing or damaged; remove the "
+                              "folder to start again") from None
+
+    def _done(self) -> list[Path]:
+        return sorted(self.parts.glob("batch-*.npz"))
+
+    def part(self, k: int) -> Path:
+        return self.parts / f"batch-{k:06d}.npz"
+
+    def done(self, k: int) -> bool:
+        return self.part(k).is_file()
+
+    def write(self, k: int, recording) -> None:
+        arrays = {**{f"out/{n}": v for n, v in recording.outputs.items()},
+                  **{f"state/{n}": v for n, v in recording.states.items()},
+                  **{f"spikes/{n}": np.int64(c) for n, c in recording.spike_counts.items()}}
+        with atomic_path(self.part(k)) as tmp:
+            with open(tmp, "wb") as file:
+                np.savez(file, **arrays)
+
+    def totals(self, count: int) -> tuple[dict[str, int], dict[str, tuple], int]:
+        """Spike counts, outputs (shape, sum) and batch rows over parts 0..count-1."""
+        spikes: dict[str, int] = {}
+        outputs: dict[str, list] = {}
+        rows = 0
+        for k in range(count):
+            rows_here = 0
+            with np.load(self.part(k)) as part:
+                for key in part.files:
+                    kind, _, name = key.partition("/")
+                    if kind == "spikes":
+                        spikes[name] = spikes.get(name, 0) + int(part[key])
+                    elif kind == "out":
+                        value = part[key]
+                        shape, total = outputs.get(name, [value.shape, 0.0])
+                        outputs[name] = [shape, total + float(value.sum())]
+                        rows_here = value.shape[1]
+                rows += rows_here
+        shaped = {n: ((s[0], rows, *s[2:]), t) for n, (s, t) in outputs.items()}
+        return spikes, shaped, rows
+
+    def join(self, options: SimOptions, count: int) -> None:
+        """OUT.npz from parts 0..count-1: outputs by name, states "node.var", dt."""
+        with np.load(self.part(0)) as first:
+            keys = [k for k in first.files if not k.startswith("spikes/")]
+        with atomic_path(self.path) as tmp:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+                for key in keys:
+                    joined = self._joined(key, count)
+                    archive.write(joined, arcname=f"{key.partition('/')[2]}.npy")
+                    os.unlink(joined)
+                scratch = self.parts / "dt.npy"
+                np.save(scratch, np.float64(options.dt))
+                archive.write(scratch, arcname="dt.npy")
+        shutil.rmtree(self.parts)
+
+    def _joined(self, key: str, count: int) -> Path:
+        """One array of every part, joined along the batch axis into a .npy file."""
+        shapes, dtype = [], None
+        for k in range(count):
+            with np.load(self.part(k)) as part:  # one batch in memory at a time
+                header = part[key]
+                shapes.append(header.shape)
+                dtype = header.dtype
+        total = (shapes[0][0], sum(s[1] for s in shapes), *shapes[0][2:])
+        target = self.parts / "joining.npy"
+        out = np.lib.format.open_memmap(target, mode="w+", dtype=dtype, shape=total)
+        at = 0
+        for k, shape in enumerate(shapes):
+            with np.load(self.part(k)) as part:
+                out[:, at:at + shape[1]] = part[key]
+            at += shape[1]
+        out.flush()
+        del out
+        return target
+
+    @staticmethod
+    def _write_text(path: Path, text: str) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text + "\n")

@@ -158,6 +158,7 @@ def _run_dask(jobs, workers, scheduler, done_callback) -> None:
 
 
 def run_sweep(args) -> None:
+    from .progress import bar
     from .sweep_output import write_outputs
 
     axes = parse_grid(args.grid)
@@ -173,16 +174,18 @@ def run_sweep(args) -> None:
         print(f"sweep: {total} points, {total - len(todo)} already in {out}/, running "
               f"{len(todo)} ({args.executor})", file=sys.stderr)
     finished = [total - len(todo)]
+    with bar("sweep", len(todo), "points", args.quiet) as progress:
 
-    def done(row):
-        _write_json(out / "points" / f"{row['key']}.json", row)
-        finished[0] += 1
-        if not args.quiet:
-            state = row.get("error") or f"{row['energy_per_inference']:.4g} J/inference"
-            print(f"[{finished[0]}/{total}] {row['key']}: {state}", file=sys.stderr)
+        def done(row):
+            _write_json(out / "points" / f"{row['key']}.json", row)
+            finished[0] += 1
+            if not args.quiet:
+                state = row.get("error") or f"{row['energy_per_inference']:.4g} J/inference"
+                progress.print(f"[{finished[0]}/{total}] {row['key']}: {state}")
+            progress.advance()
 
-    workers = args.workers or min(4, os.cpu_count() or 1)
-    run_points(jobs, args.executor, workers, args.scheduler, done)
+        workers = args.workers or min(4, os.cpu_count() or 1)
+        run_points(jobs, args.executor, workers, args.scheduler, done)
     rows = [json.loads((out / "points" / f"{point_key(p)}.json").read_text())
             for p in points(axes)]
     print(write_outputs(rows, list(axes), out))
