@@ -12,7 +12,8 @@ from .schema_fields import q
 
 @dataclass(frozen=True)
 class Arm:
-    """ARM968 cycle costs of sPyNNaker's event-driven loop (per core)."""
+    """ARM968 cycle costs of sPyNNaker's event-driven loop (per core), and the DTCM / SDRAM
+    sizes its data structures take (the SpiNNaker mapping's partitioner reads them)."""
 
     timer_overhead: Optional[float] = q("cycles")
     """Cycles of the timer callback per step that do not depend on the load."""
@@ -25,3 +26,11 @@ class Arm:
     the row's DMA set-up."""
     spike_sent: Optional[float] = q("cycles")
     """Cycles per spike a neuron sends (one multicast packet)."""
+    dtcm_data: Optional[int] = q("bits", int)
+    """DTCM a core's data may take (of the 64 KiB): ring buffers, neuron state, buffers."""
+    neuron_dtcm: Optional[int] = q("bits", int)
+    """DTCM per neuron: the neuron model's parameter and state structs."""
+    core_dtcm: Optional[int] = q("bits", int)
+    """DTCM per core whatever its size: the incoming-spike buffer and the DMA row buffers."""
+    row_header: Optional[int] = q("bits", int)
+    """Header of each synaptic row in SDRAM (before its 32-bit fixed synapse words)."""

@@ -2,7 +2,9 @@
 (process models, mapping, the PyNN script) comes with the SpiNNaker backend."""
 from snnc.target import NEURONS, PLUMBING, Family, Format
 
+from .cost import cost
 from .formats import quantize_spinnaker
+from .mapping import map_spinnaker
 
 FAMILY = Family(
     kind="spinnaker",
@@ -15,4 +17,8 @@ FAMILY = Family(
     formats=(Format("spinnaker", quantize_spinnaker, default_chip="spinnaker1"),),
     # sPyNNaker places SpikeSourceArray vertices on application cores.
     sources_on_cores=True,
+    # sPyNNaker's own mapping (cores, DelayExtensions, SpiNN-5 boards, keys, routing tables
+    # with pair compression) and a cost that adds its router traffic and ARM load.
+    mapping=map_spinnaker,
+    cost=cost,
 )
