@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default="table",
                         help="html: one self-contained page with the tables and plots")
     report.add_argument("-o", "--output", type=Path, help="write the report to this file")
+    add_streaming(report, "report keeps running totals in FILE.parts/ after every batch when "
+                          "-o FILE is given, so --resume can continue")
     add_quiet(report)
     add_chips(report)
     add_sim_options(report)

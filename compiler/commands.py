@@ -233,14 +233,18 @@ def report(args: argparse.Namespace) -> None:
         raise OptionError(f"unknown target(s) {', '.join(unknown)} (available: "
                           f"{', '.join(known)})")
     check_device_keys(options, [get_target(t) for t in names])
-    inputs = load_spikes(args.input, graph, options.dt, args.steps)
-    labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
     program = Path(args.model) if compiled_for else None
-    data = build(graph, names, options, inputs, chips=args.chips, program=program,
-                 compiled_for=compiled_for,
-                 pipeline=args.pipeline, labels=labels, energy_model=args.energy_model,
-                 calibration=calibration, trials=args.trials, deployment=args.deployment,
-                 stages=stages)
+    if args.batch_size:
+        data, parts = report_streamed(args, graph, names, options, calibration, compiled_for,
+                                      program, stages)
+    else:
+        inputs = load_spikes(args.input, graph, options.dt, args.steps)
+        labels = load_labels(args.input, next(iter(inputs.values())).shape[1])
+        data, parts = build(graph, names, options, inputs, chips=args.chips, program=program,
+                            compiled_for=compiled_for, pipeline=args.pipeline, labels=labels,
+                            energy_model=args.energy_model, calibration=calibration,
+                            trials=args.trials, deployment=args.deployment,
+                            stages=stages), None
     with stages.stage(f"formatting {args.format}"):
         text = format_report(data, Path(args.model).name, args.format)
     if args.output:
@@ -249,7 +253,40 @@ def report(args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
     else:
         print(text)
+    if parts is not None:
+        parts.finish()
     stages.done()
+
+
+def report_streamed(args, graph, names, options, calibration, compiled_for, program, stages):
+    """``report`` over ``--batch-size`` batches; with -o FILE, its running totals are kept in
+    FILE.parts/ after every batch (``--resume`` goes on from there)."""
+    from .errors import OptionError
+    from .inputs import Batches
+    from .report import report_streamed as build
+    from .results import BatchOutputs
+
+    _check_streaming(args)
+    if args.resume and not args.output:
+        raise OptionError("--resume continues a report written with -o FILE: give -o")
+    scratch = Path(args.output).resolve().parent if args.output else None
+    batches = Batches(args.input, graph, args.steps, args.batch_size, scratch=scratch)
+    try:
+        parts = None
+        if args.output:
+            manifest = {"model": str(Path(args.model).resolve()), "targets": names,
+                        "pipeline": args.pipeline, "input": batches.identity(),
+                        "batch_size": args.batch_size, "steps": batches.steps,
+                        "chips": args.chips, "energy_model": args.energy_model,
+                        "deployment": args.deployment, "options": options.to_dict()}
+            parts = BatchOutputs(args.output, manifest, args.resume)
+        data = build(graph, names, options, batches, chips=args.chips,
+                     compiled_for=compiled_for, program=program, pipeline=args.pipeline,
+                     energy_model=args.energy_model, calibration=calibration,
+                     deployment=args.deployment, stages=stages, parts=parts)
+    finally:
+        batches.close()
+    return data, parts
 
 
 def sweep(args: argparse.Namespace) -> None:

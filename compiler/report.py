@@ -65,16 +65,26 @@ def report(graph: Graph, targets: list[str], options: SimOptions,
     if len(errors) == len(targets):
         raise errors[0]
     steps, batch = next(iter(reference.outputs.values())).shape[:2]
+    reference_figures = {"layers": run.reference_layers, "raster": raster(reference, inputs)}
+    if labels is not None:
+        reference_figures["accuracy"] = accuracy(reference.outputs, labels)
+    return assemble(graph, entries, options, int(steps), int(batch), reference_figures,
+                    compiled_for, deployment, stages)
+
+
+def assemble(graph, entries: dict, options, steps: int, batch: int, reference: dict,
+             compiled_for, deployment, stages) -> dict[str, Any]:
+    """The report's data from the targets' entries and the reference's figures (layers,
+    raster, and accuracy when labels were given)."""
     versus = "the program's graph" if compiled_for else "the model before compilation"
-    data = {"schema": SCHEMA, "steps": int(steps), "batch": int(batch), "dt": options.dt,
+    data = {"schema": SCHEMA, "steps": steps, "batch": batch, "dt": options.dt,
             "deployment": deployment,
             "fidelity_versus": f"float reference simulation of {versus}", "targets": entries}
-    if labels is not None:
-        data["reference_accuracy"] = accuracy(reference.outputs, labels)
-    data["reference"] = {"layers": run.reference_layers,
-                         "raster": raster(reference, inputs)}
-    data["summary"] = [summarize(name, entry, int(steps)) for name, entry in entries.items()]
-    data["baseline"] = baselines(graph, int(steps), data.get("reference_accuracy"))
+    if "accuracy" in reference:
+        data["reference_accuracy"] = reference["accuracy"]
+    data["reference"] = {"layers": reference["layers"], "raster": reference["raster"]}
+    data["summary"] = [summarize(name, entry, steps) for name, entry in entries.items()]
+    data["baseline"] = baselines(graph, steps, data.get("reference_accuracy"))
     data["timings"] = {label: round(t, 6) for label, t in stages.seconds.items()}
     return data
 
@@ -100,6 +110,114 @@ def _target_entry(name, graph, options, run, compiled_for, program, pipeline, ca
         return (done[0] if runs == 1 else {**done[0], "trials": spread(done)}), None
     except SnncError as error:  # this target cannot run or price it: say why, go on
         return {"description": target.description, "error": str(error)}, error
+
+
+def report_streamed(graph: Graph, targets: list[str], options: SimOptions, batches, *,
+                    chips: int | None = None, compiled_for: str | None = None, program=None,
+                    pipeline: str | None = None, energy_model: str | None = None,
+                    calibration=None, deployment: str | None = None,
+                    stages: Stages | None = None, parts=None) -> dict[str, Any]:
+    """``report`` over ``batches`` (``snnc.inputs.Batches``), one batch in memory at a time.
+
+    Every target is compiled once; then per batch the reference and each target run on it
+    and are folded into running totals: counters, activity and spike counts summed (what
+    mapping and pricing read), fidelity and accuracy weighted by the batch's rows, the largest
+    difference kept, the rasters of the first batch's first inference. ``parts``
+    (``snnc.results.BatchOutputs``) keeps those totals after every batch, so a rerun with
+    --resume goes on after the last batch done. A stochastic target draws per batch: its
+    figures differ from one unbatched run's by sampling, not in distribution."""
+    from snnc.backends import get_target
+
+    stages = stages or Stages(quiet=True)
+    compiled, entries, errors = {}, {}, []
+    for name in targets:
+        target = get_target(name)
+        try:
+            with stages.stage(f"compiling for {name}"):
+                compiled[name] = (graph if name == compiled_for else
+                                  target.compile(graph, options, pipeline, calibration)[0])
+        except SnncError as error:
+            entries[name] = {"description": target.description, "error": str(error)}
+            errors.append(error)
+    state = (parts.load_state() if parts is not None else None) or {"done": 0, "runs": {}}
+    with stages.bar("streaming batches", len(batches), "batches") as progress:
+        progress.advance(state["done"])
+        for k in range(state["done"], len(batches)):
+            with stages.stage("simulating streamed batches"):
+                _fold_batch(state, graph, compiled, options, batches.batch(k),
+                            batches.batch_labels(k), k == 0)
+            state["done"] = k + 1
+            if parts is not None:
+                parts.save_state(state)
+            progress.advance()
+    reference = state["runs"]["reference"]
+    run = _Run(None, None, layer_activity(graph, reference["recording"]), chips,
+               batches.labels, energy_model, deployment, stages)
+    for name in targets:
+        if name in entries:
+            continue
+        mine = state["runs"][name]
+        if "error" in mine:
+            entries[name] = {"description": get_target(name).description, "error": mine["error"]}
+            errors.append(SnncError(mine["error"]))
+            continue
+        stored = program if name == compiled_for else None
+        entries[name] = priced_entry(name, get_target(name), compiled[name], options, run,
+                                     mine["recording"], _figures(mine), stored)
+    if len(errors) == len(targets):
+        raise errors[0]
+    figures = {"layers": run.reference_layers, **_figures(reference)}
+    return assemble(graph, {n: entries[n] for n in targets}, options, batches.steps,
+                    batches.rows, figures, compiled_for, deployment, stages)
+
+
+def _fold_batch(state, graph, compiled, options, inputs, labels, first: bool) -> None:
+    """One batch's reference and target runs, folded into ``state["runs"]``."""
+    from snnc.backends import get_target
+
+    from .progress import join
+
+    runs = state["runs"]
+    reference = get_target("reference").simulate(graph, inputs, options)
+    done = {"reference": (reference, {"fidelity": {}, "raster": raster(reference, inputs)})}
+    for name, target_graph in compiled.items():
+        if "error" in runs.get(name, {}):
+            continue
+        try:
+            recording = get_target(name).simulate(target_graph, inputs, options)
+        except SnncError as error:  # as report does: this target says why, others go on
+            runs[name] = {"error": str(error)}
+            continue
+        done[name] = (recording, {"fidelity": per_output(reference.outputs, recording.outputs),
+                                  "raster": raster(recording)})
+    rows = next(iter(inputs.values())).shape[1]
+    for name, (recording, figures) in done.items():
+        if labels is not None:
+            figures["accuracy"] = accuracy(recording.outputs, labels)
+        reduced = replace(recording, outputs={}, states={})  # what stays: sums, not values
+        mine = runs.setdefault(name, {"rows": 0, "raster": figures["raster"], "fidelity": {}})
+        mine["recording"] = reduced if first else join([mine["recording"], reduced])
+        mine["rows"] += rows
+        if "accuracy" in figures:
+            mine["accuracy"] = mine.get("accuracy", 0.0) + figures["accuracy"] * rows
+        for output, values in figures["fidelity"].items():
+            total = mine["fidelity"].setdefault(output, {"equal": 0.0, "max_abs_diff": 0.0,
+                                                         "agreement": 0.0})
+            total["equal"] += values["equal"] * rows
+            total["agreement"] += values["agreement"] * rows
+            total["max_abs_diff"] = max(total["max_abs_diff"], values["max_abs_diff"])
+
+
+def _figures(mine: dict) -> dict:
+    """Running totals as ``_entry``'s figures: shares per row, the largest difference."""
+    rows = mine["rows"]
+    out = {"raster": mine["raster"],
+           "fidelity": {name: {"equal": t["equal"] / rows, "max_abs_diff": t["max_abs_diff"],
+                               "agreement": t["agreement"] / rows}
+                        for name, t in mine["fidelity"].items()}}
+    if "accuracy" in mine:
+        out["accuracy"] = mine["accuracy"] / rows
+    return out
 
 
 class _Run:
@@ -169,13 +287,24 @@ def accuracy(outputs: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
 def _entry(name, target, graph, options, run: _Run, program=None) -> dict[str, Any]:
     recording = run.stages.simulate(lambda part: target.simulate(graph, part, options),
                                     run.inputs, f"simulating on {name}")
-    entry = {"description": target.description,
-             "fidelity": per_output(run.reference.outputs, recording.outputs),
+    figures = {"fidelity": per_output(run.reference.outputs, recording.outputs),
+               "raster": raster(recording)}
+    if run.labels is not None:
+        figures["accuracy"] = accuracy(recording.outputs, run.labels)
+    return priced_entry(name, target, graph, options, run, recording, figures, program)
+
+
+def priced_entry(name, target, graph, options, run, recording, figures: dict,
+                 program=None) -> dict[str, Any]:
+    """A target's entry from its run's ``recording`` (its counters, activity and spike counts:
+    outputs are not read) and the ``figures`` measured on its outputs (fidelity, raster,
+    accuracy): the layers, the mapping with the run's traffic, and the price."""
+    entry = {"description": target.description, "fidelity": figures["fidelity"],
              "spikes": dict(recording.spike_counts),
              "layers": layer_activity(graph, recording, run.reference_layers),
-             "raster": raster(recording)}
-    if run.labels is not None:
-        entry["accuracy"] = accuracy(recording.outputs, run.labels)
+             "raster": figures["raster"]}
+    if "accuracy" in figures:
+        entry["accuracy"] = figures["accuracy"]
     chip = target.chip_model()
     if chip is None:
         return entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -85,8 +86,8 @@ class BatchOutputs:
         if self.parts.is_dir():
             done = len(self._done())
             if not resume:
-                raise OptionError(f"{self.parts}/: {done} batch(es) of an earlier run; "
-                                  "--resume continues it, or remove the folder")
+                raise OptionError(f"{self.parts}/: an unfinished earlier run ({done} batch "
+                                  "file(s)); --resume continues it, or remove the folder")
             found = self._manifest()
             changed = [k for k in manifest if found.get(k) != manifest[k]]
             if changed:
@@ -178,6 +179,21 @@ class BatchOutputs:
         out.flush()
         del out
         return target
+
+    def save_state(self, state) -> None:
+        """A streamed report's running totals after a batch (replaced atomically)."""
+        with atomic_path(self.parts / "state.pickle") as tmp:
+            tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_state(self):
+        """The totals ``save_state`` kept (this run's own file, checked by the manifest), or
+        None before the first batch."""
+        path = self.parts / "state.pickle"
+        return pickle.loads(path.read_bytes()) if path.is_file() else None
+
+    def finish(self) -> None:
+        """The run is written: its parts folder goes."""
+        shutil.rmtree(self.parts)
 
     @staticmethod
     def _write_text(path: Path, text: str) -> None:

@@ -131,3 +131,58 @@ def test_streaming_refusals_are_one_line(tmp_path, capsys):
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 3 and all(e.startswith("snnc: error: ") for e in errors)
     assert "--batch-size" in errors[0] and "-o OUT.npz" in errors[1] and "no .npz" in errors[2]
+
+
+def report(inputs, out, *flags):
+    return main(["report", MODEL, "-t", "loihi2,spinnaker1", "-i", str(inputs), "--dt", "1e-3",
+                 "--format", "json", "-o", str(out), "--quiet", *flags])
+
+
+def assert_close(a, b, where=""):
+    """Equal reports, floats to 1e-12 relative: a streamed run's shares are weighted means of
+    per-batch shares, which round differently in the last bits from one mean over all rows
+    (counts, spikes and energies from the summed counters are exact)."""
+    if isinstance(a, dict):
+        assert sorted(a) == sorted(b), where
+        for key in a:
+            if key != "timings":
+                assert_close(a[key], b[key], f"{where}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert_close(x, y, f"{where}[{k}]")
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-300), where
+    else:
+        assert a == b, where
+
+
+def test_streamed_report_equals_the_whole_report_and_resumes(tmp_path, monkeypatch):
+    import json
+
+    inputs = data_set(tmp_path / "data.npz", 3)
+    assert report(inputs, tmp_path / "whole.json") == 0
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert whole["batch"] == 192
+    real, calls = snnc.backends.get_target, []
+
+    def get_target(name):  # Ctrl-C while spinnaker1 runs the third batch
+        target = real(name)
+
+        def simulate_batch(*args, **kwargs):
+            calls.append(name)
+            if name == "spinnaker1" and calls.count(name) == 3:
+                raise KeyboardInterrupt
+            return target.simulate(*args, **kwargs)
+        return dataclasses.replace(target, simulate=simulate_batch)
+
+    monkeypatch.setattr(snnc.backends, "get_target", get_target)
+    out = tmp_path / "streamed.json"
+    assert report(inputs, out, "--batch-size", "50") == 130
+    assert not out.exists() and (tmp_path / "streamed.json.parts" / "state.pickle").is_file()
+    assert report(inputs, out, "--batch-size", "50") == 2  # --resume or remove the folder
+    calls.clear()
+    assert report(inputs, out, "--batch-size", "50", "--resume") == 0
+    assert calls.count("reference") == 2  # batches 2 and 3 of 4: the first two were kept
+    assert not (tmp_path / "streamed.json.parts").exists()
+    assert_close(json.loads(out.read_text()), whole)
