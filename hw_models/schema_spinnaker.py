@@ -34,3 +34,6 @@ class Arm:
     """DTCM per core whatever its size: the incoming-spike buffer and the DMA row buffers."""
     row_header: Optional[int] = q("bits", int)
     """Header of each synaptic row in SDRAM (before its 32-bit fixed synapse words)."""
+    colour_bits: Optional[int] = q("bits", int)
+    """Low key bits of each atom's spike that carry the step's "colour" (so a delayed spike
+    can be told from a late one): every core's key space is its atoms x 2**colour_bits."""

@@ -16,8 +16,8 @@
   the on-core span, and the ring-buffer shifts the quantize pass chose; the script's
   sPyNNaker network is ``target.spinnaker_network``'s (``params.Cell``: LIF biases as i_offset, so digits
   has no always-on source). snnc's own mapping (``snnc compile`` artefacts) is compared with
-  sPyNNaker's: cores, DelayExtension cores and routing entries per chip (numbers in
-  ``test_snnc_mapping_against_spynnakers``).
+  sPyNNaker's in ``spinnaker/test_spinnaker_mapping_vs_spynnaker.py``: cores, DelayExtension
+  cores, keys and routing entries per chip before and after compression.
 - The script's sPyNNaker network, read back as the cores receive it (S1615 words, 16-bit
   weights, delays in steps, refract_timer), runs on the engine to exactly the spikes of
   ``snnc simulate -t spinnaker1``: the board gets what the emulator computes with. Measured
@@ -288,83 +288,6 @@ def test_spynnaker_adds_delay_extensions_for_long_delays(tmp_path):
     assert network_cores(mapping) == {"input": ["SpikeSourceArrayVertex"],
                                       "lif": ["PopulationVertex"],
                                       "input_delayed": ["DelayExtensionVertex"]}
-
-
-def snnc_mapping(out: Path) -> dict:
-    """snnc's own mapping of a compiled program: cores per population, and per chip the
-    routing entries its links need (one per source core whose packets reach or leave that
-    chip: exact on one chip, a lower bound where a route crosses chips it does not end on)."""
-    read = lambda name: json.loads((out / f"{name}.json").read_text())  # noqa: E731
-    partition, placement, routes = read("partition"), read("placement"), read("routes")
-    chip_of = {c["core"]: c["chip"] for c in placement["cores"]}
-    cores: dict[str, int] = {}
-    for c in partition["cores"]:
-        cores[c["population"]] = cores.get(c["population"], 0) + 1
-    sources: dict[int, set] = {}
-    for link in routes["links"]:
-        for core in (link["source_core"], link["target_core"]):
-            if core >= 0:
-                sources.setdefault(chip_of[core], set()).add(link["source_core"])
-    return {"cores": cores, "chips": placement["chips"], "fits": read("fit_report")["fits"],
-            "entries": {chip: len(found) for chip, found in sorted(sources.items())}}
-
-
-@pytest.mark.parametrize("example", ["digits", "long_delays"])
-def test_snnc_mapping_against_spynnakers(example, tmp_path):
-    """``snnc compile -t spinnaker1`` (partition.json, placement.json, routes.json,
-    fit_report.json) against sPyNNaker 1!7.4.1's virtual-board mapping of the PyNN script the
-    same compile wrote. Measured:
-
-    | | snnc | sPyNNaker |
-    |-|-|-|
-    | digits: network cores | 3: input, lif1, lif2 | 3: SpikeSourceArray, 2 PopulationVertex |
-    | digits: entries on chip (0, 0) | 2: input, lif1 | 2 uncompressed, 2 pair-compressed |
-    | long delays: network cores | 2: input, lif | 3: the same + 1 DelayExtensionVertex |
-    | long delays: entries on (0, 0) | 1: input | 2 and 2: input, input_delayed |
-    | chips used | 1 | 1 (the network's cores) |
-
-    Agreed: a core per population slice and per spike source (SpikeSourceArray on a core of
-    its own), everything on chip (0, 0), one routing entry per source core. Differs: snnc
-    adds no DelayExtension core for delays beyond the 32 on-core slots (sPyNNaker: one per
-    delayed source slice, with a routing entry of its own for its re-sent spikes), so it
-    counts one core and one routing entry fewer; and sPyNNaker adds system cores snnc does
-    not model (one ExtraMonitorSupport per chip of the 48-chip board, a
-    DataSpeedUpPacketGather on (0, 0)), which route no network spikes (tables hold network
-    entries only). Pair compression leaves both tables as they are (2 entries each)."""
-    from snnc.cli import main
-
-    if example == "digits":
-        model = DIGITS / "digits.nir"
-        with np.load(DIGITS / "test_spikes.npz") as data:
-            inputs = data["spikes"][:, :1]
-    else:
-        from snnc.frontends import write_nir
-
-        model = tmp_path / "long_delays.nir"
-        write_nir(long_delays(), model)
-        inputs = np.random.default_rng(5).random((10, 16)) < 0.3
-    out = tmp_path / "out"
-    assert main(["compile", str(model), "-t", "spinnaker1", "--dt", "1e-3", "-o", str(out)]) \
-        in (0, None)
-    ours = snnc_mapping(out)
-    theirs = on_virtual_board(out, inputs)
-    cores = network_cores(theirs)
-    extensions = sum(kinds.count("DelayExtensionVertex") for kinds in cores.values())
-    assert ours["fits"] and ours["chips"] == 1
-    assert {tuple(xy) for found in theirs["cores"].values() for kind, *xy in found
-            if not kind.endswith("MachineVertex")} == {(0, 0)}
-    assert {name: len(kinds) for name, kinds in cores.items()
-            if "DelayExtensionVertex" not in kinds} == ours["cores"]
-    uncompressed = {key: found[0] for key, found in theirs["tables"].items()}
-    compressed = {key: found[1] for key, found in theirs["tables"].items()}
-    assert compressed == uncompressed  # small tables: pair compression finds nothing
-    if example == "digits":
-        assert extensions == 0
-        assert uncompressed == {"0,0": ours["entries"][0]} == {"0,0": 2}
-    else:  # sPyNNaker: one DelayExtension core more, and its routing entry
-        assert extensions == 1 and theirs["on_core_delay.lif"] == 32
-        assert sum(ours["cores"].values()) + extensions == sum(map(len, cores.values())) == 3
-        assert uncompressed == {"0,0": ours["entries"][0] + extensions} == {"0,0": 2}
 
 
 def from_script_data(folder: Path, dt: float):

@@ -88,7 +88,7 @@ def map_netlist(net: Netlist, chip, chips: int | None = None, activity=None,
     part = partition(net, chip)
     placement = place(part, chip, chips)
     dests = destinations(part)
-    keys = allocate(part, set(dests))
+    keys = allocate(part, set(dests), chip.arm.colour_bits or 0)
     tables, trees = build_tables(part, placement, keys, dests)
     routed, compressed = {}, {}
     for xy, entries in tables.items():
