@@ -56,7 +56,7 @@ class CrossbarReads:
         self.dtype = np.dtype(dtype)
         self.bias = None if bias is None or not np.any(bias) else np.asarray(bias, self.dtype)
         self.history = max((lay.delay for lay in layers), default=0)
-        self._stacks = [_stack(lay) for lay in layers] if not settings.exact else None
+        self._stacks = [_stack(lay, settings) for lay in layers] if not settings.exact else None
 
     def apply(self, partial: np.ndarray) -> np.ndarray:  # never used: the model has start()
         raise NotImplementedError
@@ -70,15 +70,21 @@ class CrossbarReads:
 
 @dataclass(frozen=True)
 class _Stack:
-    """A layer's tiles stacked for one batched product: (row tiles, array rows, columns)."""
+    """A layer's tiles stacked for one batched product, in float32 (a non-ideal read is
+    noisier than float32 rounding by orders of magnitude: 1e-7 against 1e-2 read noise or a
+    5-8 bit ADC): conductances (row tiles, array rows, columns), G+ - G- then, with read
+    noise, G+^2 + G-^2 beside it (one product gives both); the ADC's step per tile and
+    column (row tiles, 1, columns) and its inverse (0 where a column is empty), or None."""
 
-    g_diff: np.ndarray
-    g_square: np.ndarray
-    full_scale: np.ndarray  # (row tiles, columns): each tile's ADC range, siemens
+    g: np.ndarray
+    columns: int
+    adc_step: np.ndarray | None
+    adc_inverse: np.ndarray | None
+    adc_top: int
     weight_per_siemens: float
 
 
-def _stack(layer: LayerReads) -> _Stack:
+def _stack(layer: LayerReads, settings: Settings) -> _Stack:
     inst, tiles, rows = layer.instance, layer.row_tiles, layer.array_rows
     pad = tiles * rows - len(layer.rows)
 
@@ -86,14 +92,29 @@ def _stack(layer: LayerReads) -> _Stack:
         return np.pad(a, ((0, pad), (0, 0))).reshape(tiles, rows, a.shape[1])
 
     diff = tiled(inst.g_plus - inst.g_minus)
-    square = tiled(inst.g_plus ** 2 + inst.g_minus ** 2)
-    strongest = np.abs(diff).sum(axis=1)  # (tiles, columns): every row on
-    cols = strongest.shape[1]
-    groups = np.arange(cols) // layer.pairs  # column tile of each column
+    cols = diff.shape[2]
+    g = diff
+    if settings.read_noise:
+        g = np.concatenate([diff, tiled(inst.g_plus ** 2 + inst.g_minus ** 2)], axis=2)
+    step = inverse = None
+    top = 2 ** (settings.adc_bits - 1) - 1 if settings.adc_bits else 0
+    if not settings.neuron_as_adc and settings.adc_bits:
+        step = (settings.adc_full_scale * _full_scale(diff, layer.pairs) / top)[:, None, :]
+        inverse = np.divide(1.0, step, out=np.zeros_like(step), where=step > 0)
+        step, inverse = step.astype(np.float32), inverse.astype(np.float32)
+    return _Stack(np.ascontiguousarray(g, np.float32), cols, step, inverse, top,
+                  inst.weight_per_siemens)
+
+
+def _full_scale(diff: np.ndarray, pairs: int) -> np.ndarray:
+    """Per tile and column (row tiles, columns), its ADC's no-clipping bound: the strongest
+    column of its column tile with every row on (siemens)."""
+    strongest = np.abs(diff).sum(axis=1)
+    groups = np.arange(strongest.shape[1]) // pairs  # column tile of each column
     bound = np.zeros_like(strongest)
     for g in np.unique(groups):
         bound[:, groups == g] = strongest[:, groups == g].max(axis=1, keepdims=True)
-    return _Stack(diff, square, bound, inst.weight_per_siemens)
+    return bound
 
 
 class _Reads:
@@ -125,7 +146,7 @@ class _Reads:
                                                       ).astype(model.dtype)
         if model.bias is not None:
             out += model.bias
-        return out.astype(np.float64)[:, :, None, :]
+        return out.astype(np.float64, copy=False)[:, :, None, :]
 
     def _with_past(self, sent: np.ndarray) -> np.ndarray:
         h = self.model.history
@@ -138,23 +159,27 @@ class _Reads:
         return spikes
 
     def _read(self, layer: LayerReads, stack: _Stack, x: np.ndarray) -> np.ndarray:
-        """Column sums (rows, batch, columns) in weight units, through the devices and ADC."""
+        """Column sums (rows, batch, columns) in weight units, through the devices and ADC;
+        in place on one float32 array per read (the products are the cost of a read)."""
         rows, batch = x.shape[:2]
         tiles, size = layer.row_tiles, layer.array_rows
-        active = x[..., layer.rows].reshape(rows * batch, -1).astype(np.float64)
-        active = np.pad(active, ((0, 0), (0, tiles * size - active.shape[1])))
+        active = np.zeros((rows * batch, tiles * size), np.float32)
+        active[:, :len(layer.rows)] = x[..., layer.rows].reshape(rows * batch, -1)
         per_tile = active.reshape(-1, tiles, size).transpose(1, 0, 2)  # (tiles, N, rows)
-        current = per_tile @ stack.g_diff  # (tiles, N, columns), siemens (x V_read)
-        s = self.model.settings
-        if s.read_noise:
-            spread = np.sqrt(per_tile @ stack.g_square)
-            current = current + s.read_noise * spread * self.rng.standard_normal(current.shape)
-        if not s.neuron_as_adc and s.adc_bits:
-            top = 2 ** (s.adc_bits - 1) - 1
-            scale = s.adc_full_scale * stack.full_scale[:, None, :] / top
-            code = np.clip(np.rint(current / np.where(scale > 0, scale, 1.0)), -top, top)
-            current = code * scale
-        total = current.sum(axis=0) * stack.weight_per_siemens
+        both = per_tile @ stack.g  # (tiles, N, columns [+ columns]), siemens (x V_read)
+        current = both[..., :stack.columns]
+        noise_sigma = self.model.settings.read_noise
+        if noise_sigma:
+            spread = np.sqrt(both[..., stack.columns:])
+            spread *= self.rng.standard_normal(spread.shape, dtype=np.float32)
+            spread *= noise_sigma
+            current += spread
+        if stack.adc_step is not None:
+            current *= stack.adc_inverse
+            np.rint(current, out=current)
+            np.clip(current, -stack.adc_top, stack.adc_top, out=current)
+            current *= stack.adc_step
+        total = current.sum(axis=0, dtype=np.float64) * stack.weight_per_siemens
         return total.reshape(rows, batch, -1)
 
     def _count(self, layer: LayerReads, x: np.ndarray, first: int) -> None:

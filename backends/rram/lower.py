@@ -82,11 +82,24 @@ def _connection(graph, name, layers, options, chip, settings, tiling, ports):
              for lay in layers]
     model = CrossbarReads(reads, getattr(node, "bias", None), n_out, settings, options.dtype)
     tgt, src = np.nonzero(weight)
-    synapses = engine.Synapses(n_out, n_in, tgt, src, weight[tgt, src],
-                               int(view.recurrent(graph, source, target)), dtype=np.float64)
+    synapses = UnreadSynapses(n_out, n_in, tgt, src, weight[tgt, src],
+                              int(view.recurrent(graph, source, target)), dtype=np.float64)
     port = name if len(ports[target]) > 1 else None
     return engine.Connection(f"{source}->{target}#{name}", source, target, synapses, 0, model,
                              port=port)
+
+
+class UnreadSynapses(engine.Synapses):
+    """A matrix's synapses as the engine sees them (fan-out for its synaptic-event counts,
+    the back edge's latency), whose partial sums nobody reads: the crossbar reads deliver
+    from the spikes themselves (``CrossbarReads``), so the engine's product is skipped and a
+    zero view stands in for it (no memory, no arithmetic). The engine's own way to say so
+    would be a runner flag; until it has one, this keeps the unused product off the bill."""
+
+    def deliver(self, spikes: np.ndarray, kernel: str = "auto",
+                events: int | None = None) -> np.ndarray:
+        return np.broadcast_to(np.zeros((), self.dtype),
+                               (len(spikes), len(self.delays), self.n_out))
 
 
 def _layer_reads(graph, name, layer, weight, delays, options, chip, settings, tiling):

@@ -8,7 +8,7 @@ of seeds 0..3 (one instance for the deterministic effects: levels, drift, ADC).
 
 Measured (seeds 0..5, mean +- std over seeds), the value ideal first:
   programming x chip curve  0, 1, 3, 9        1.0, 0.964+-0.001, 0.952+-0.004, 0.898+-0.019
-  read noise (of G)         0, 0.03, 0.1, 0.3 1.0, 0.981+-0.000, 0.971+-0.001, 0.963+-0.001
+  read noise (of G)         0, 0.03, 0.1, 0.3 1.0, 0.981+-0.001, 0.971+-0.001, 0.963+-0.001
   stuck at g_on             0, 0.3%, 1%, 3%   1.0, 0.979+-0.001, 0.964+-0.003, 0.949+-0.008
   stuck at g_off            0, 1%, 3%, 10%    1.0, 0.982+-0.003, 0.972+-0.002, 0.962+-0.001
   levels per device         16, 8, 2          1.0, 0.965, 0.938        (deterministic)
