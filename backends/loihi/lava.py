@@ -18,12 +18,12 @@ from typing import Collection, Mapping
 
 import numpy as np
 
-from .processes import LoihiNetwork, Synapse
+from .processes import AtrLif, LoihiNetwork, Synapse
 
 
 @dataclass
 class LavaResult:
-    """spikes: bool (steps, size) per LIF; states: int64 (steps, size) per "lif.var";
+    """spikes: bool (steps, size) per LIF / ATRLIF; states: int64 (steps, size) per "lif.var";
     seconds: wall time of the run call (compile, start, steps) and of reading the probes."""
 
     spikes: dict[str, np.ndarray]
@@ -34,7 +34,7 @@ class LavaResult:
 def run_lava(net: LoihiNetwork, inputs: Mapping[str, np.ndarray], steps: int,
              probe: Collection[str] = (), select_tag: str = "fixed_pt") -> LavaResult:
     """Run ``net`` for ``steps`` steps; Monitors record every LIF's spikes and the ``probe``
-    variables ("lif.u", "lif.v") after each step."""
+    variables ("lif.u", "lif.v"; an ATRLIF's "i", "v", "theta", "r") after each step."""
     import time
 
     import_lava()
@@ -85,6 +85,7 @@ def build_lava(net: LoihiNetwork, inputs: Mapping[str, np.ndarray]) -> dict:
     """Lava processes of ``net``, connected, by name (synapses by ``synapse_names``)."""
     _check_connected(net)
     import_lava()
+    from lava.proc.atrlif.process import ATRLIF
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIF
 
@@ -93,6 +94,9 @@ def build_lava(net: LoihiNetwork, inputs: Mapping[str, np.ndarray]) -> dict:
         data = np.asarray(inputs[name]).reshape(-1, size).T.astype(np.int32)  # (size, steps)
         procs[name] = RingBuffer(data=data)  # takes no name
     for name, p in net.neurons.items():
+        if isinstance(p, AtrLif):
+            procs[name] = ATRLIF(shape=(p.size,), name=name, **p.params())
+            continue
         procs[name] = LIF(shape=(p.size,), du=p.du, dv=p.dv, vth=p.vth, bias_mant=p.bias_mant,
                           bias_exp=p.bias_exp, u=p.u, v=p.v, name=name)
     for name, (source, target, syn) in zip(net.synapse_names(), net.synapses):

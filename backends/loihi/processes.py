@@ -1,8 +1,8 @@
 """A Lava process network as plain data, and its lowering onto the engine.
 
 ``LoihiNetwork`` names the Lava 0.10.0 processes snnc emulates, with their own parameters:
-input populations (``io.source.RingBuffer``), ``Lif`` populations (``lif.process.LIF``) and
-``Synapse`` connections (``dense.process.Dense`` / ``DelayDense``, ``sparse.process.Sparse`` /
+input populations (``io.source.RingBuffer``), ``Lif`` populations (``lif.process.LIF``),
+``AtrLif`` populations (``atrlif.process.ATRLIF``, see ``atrlif``) and ``Synapse`` connections (``dense.process.Dense`` / ``DelayDense``, ``sparse.process.Sparse`` /
 ``DelaySparse``). ``to_engine`` turns it into an engine ``Network`` whose run is bit-exact with
 Lava's ``Loihi2SimCfg(select_tag="fixed_pt")``; ``snnc.backends.loihi.lava`` builds and runs
 the same network in Lava itself.
@@ -22,6 +22,7 @@ from snnc.errors import GraphError
 from snnc.hw_models import load_chip
 
 from ..engine import Connection, Network, Population, Synapses
+from .atrlif import LoihiAtrLif
 from .lif import LifFormat, LoihiLif
 from .weights import WeightExponent, check_weight_params, lava_int32, quantize, sign_mode_of
 
@@ -39,6 +40,34 @@ class Lif:
     bias_exp: int | np.ndarray = 0
     u: int | np.ndarray = 0
     v: int | np.ndarray = 0
+
+
+@dataclass(frozen=True, eq=False)
+class AtrLif:
+    """Parameters of Lava's ``ATRLIF(shape=(size,), ...)``: the decays as fractions (Lava's
+    own unit, multiples of 1/4096), theta_0 and theta_step shared; the rest per neuron or one
+    value for all. Lava ignores an initial theta (it starts at theta_0), so there is none."""
+
+    size: int
+    delta_i: float = 0.4
+    delta_v: float = 0.4
+    delta_theta: float = 0.2
+    delta_r: float = 0.2
+    theta_0: int = 5
+    theta_step: int = 0
+    bias_mant: int | np.ndarray = 0
+    bias_exp: int | np.ndarray = 0
+    i: int | np.ndarray = 0
+    v: int | np.ndarray = 0
+    r: int | np.ndarray = 0
+
+    def params(self) -> dict:
+        """The keyword arguments of ``ATRLIF`` (and of ``LoihiAtrLif.create``) but shape."""
+        return {key: getattr(self, key) for key in ATRLIF_KEYS}
+
+
+ATRLIF_KEYS = ("delta_i", "delta_v", "delta_theta", "delta_r", "theta_0", "theta_step",
+               "bias_mant", "bias_exp", "i", "v", "r")
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,11 +91,11 @@ class Synapse:
 
 @dataclass(frozen=True, eq=False)
 class LoihiNetwork:
-    """inputs: size per input population; neurons: LIF populations; synapses: (source,
+    """inputs: size per input population; neurons: LIF or ATRLIF populations; synapses: (source,
     target, Synapse) triples, named ``source->target`` (``#k`` added for repeats)."""
 
     inputs: Mapping[str, int]
-    neurons: Mapping[str, Lif]
+    neurons: Mapping[str, Lif | AtrLif]
     synapses: tuple[tuple[str, str, Synapse], ...] = field(default=())
 
     def synapse_names(self) -> list[str]:
@@ -85,9 +114,13 @@ def to_engine(net: LoihiNetwork, chip="loihi2", arithmetic: str = "auto") -> Net
     fmt = LifFormat.from_chip(chip)
     pops = [Population(name, int(size)) for name, size in net.inputs.items()]
     for name, p in net.neurons.items():
-        pops.append(Population(name, p.size, LoihiLif.create(
-            name, p.size, fmt, du=p.du, dv=p.dv, vth=p.vth, bias_mant=p.bias_mant,
-            bias_exp=p.bias_exp, u=p.u, v=p.v, arithmetic=arithmetic)))
+        if isinstance(p, AtrLif):  # one exact arithmetic (the int64 replay) only
+            model = LoihiAtrLif.create(name, p.size, fmt, **p.params())
+        else:
+            model = LoihiLif.create(name, p.size, fmt, du=p.du, dv=p.dv, vth=p.vth,
+                                    bias_mant=p.bias_mant, bias_exp=p.bias_exp, u=p.u, v=p.v,
+                                    arithmetic=arithmetic)
+        pops.append(Population(name, p.size, model))
     conns = [lower_synapse(name, source, target, syn, chip)
              for name, (source, target, syn) in zip(net.synapse_names(), net.synapses)]
     return Network(tuple(pops), tuple(conns))
