@@ -83,8 +83,11 @@ class SpinnakerMapping:
 
 
 def map_netlist(net: Netlist, chip, chips: int | None = None, activity=None,
-                generic_fit: dict | None = None) -> SpinnakerMapping:
-    """Every stage on a netlist; raises the fit error (``ResourceExceededError``)."""
+                generic_fit: dict | None = None, compress_all: bool = False
+                ) -> SpinnakerMapping:
+    """Every stage on a netlist; raises the fit error (``ResourceExceededError``). A table
+    is compressed only when it does not fit (PACMAN's default; ``compress_all``: every table,
+    as ``router_table_compress_as_far_as_possible = True``)."""
     part = partition(net, chip)
     placement = place(part, chip, chips)
     dests = destinations(part)
@@ -95,7 +98,8 @@ def map_netlist(net: Netlist, chip, chips: int | None = None, activity=None,
         routed[xy] = [e for e in entries if not e.defaultable]
         blockers = [e for e in entries if e.defaultable]
         fits = len(routed[xy]) <= chip.topology.router_entries
-        compressed[xy] = pair_compress(routed[xy], blockers)
+        compressed[xy] = (routed[xy] if fits and not compress_all
+                          else pair_compress(routed[xy], blockers))
         if not fits and len(compressed[xy]) > chip.topology.router_entries:
             raise ResourceExceededError(
                 f"chip {xy}: {len(compressed[xy])} routing entries after pair compression "
