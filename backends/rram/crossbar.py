@@ -12,8 +12,9 @@ sigma N(0, 1) redrawn every read, then each tile's ADC (signed, ``adc_bits``, ra
 integrate the current themselves; the tiles' partial sums are added digitally and scaled back
 to weight units. The bias is added by the periphery.
 
-The engine delivers through the runner's output (its partial sums go unused) at the
-connection's own latency (1 over a back edge); counters: ``crossbar_reads`` (tile reads: a
+The engine delivers through the runner's output at the connection's own latency (1 over a
+back edge); it computes no partial sums for these connections (``lower.UnreadSynapses``).
+Non-exact reads compute in float32 (see ``_Stack``). Counters: ``crossbar_reads`` (tile reads: a
 tile is read when a spike reaches one of its rows), ``adc_conversions`` (column pairs
 converted; ``column_integrations`` instead where the neurons integrate the currents),
 ``row_activations`` (rows pulsed, per tile) and ``cell_reads`` (devices read).
