@@ -20,7 +20,17 @@ Each step ends at a mesh-wide barrier, when the slowest core is done:
 
     T_step(t) = step_overhead_time + max over cores of [synaptic ops * timing.synaptic_op
                 + neuron updates * timing.neuron_update_inactive
-                + spiking neurons * (timing.neuron_update - timing.neuron_update_inactive)]
+                + spiking neurons * (timing.neuron_update - timing.neuron_update_inactive
+                                     + timing.spike_local)]
+
+A *structured* model (one that gives ``management_time``: Loihi's ``calibrated``) replaces
+the one fitted ``step_overhead_time``/``step_overhead_energy`` by named parts, each a figure
+of the chip model (``cost_structure``): management time, the barrier growing with the tiles
+and chips in use, and the host I/O of the ``deployment`` (streamed / preloaded / bias); its
+energy adds ``management`` (management_power x chips x T_inference) and ``host_io`` (per
+streamed step) to static and events. Its report carries the leave-one-out error bands of
+the calibration (``snnc.hw_models.calibrate``) and warns when the network lies far outside
+the calibrated cores, steps or activity.
 
 and T_inference is the sum of T_step over the inference's steps (timer: steps x timestep).
 Where the model gives an inactive neuron-update figure, neurons that spiked are counted as the
@@ -60,6 +70,8 @@ import numpy as np
 
 from snnc.errors import SnncError
 
+from . import cost_events as events
+from . import cost_structure as structure
 from .cost_report import CoreCost, CostReport, LayerCost, Term
 from .schema import Chip
 
@@ -100,14 +112,18 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
              placement: Optional[Mapping[str, Sequence[tuple[int, int, int]]]] = None,
              hops: Optional[Mapping[str, object]] = None,
              connections: Optional[Mapping[str, tuple[str, str]]] = None,
-             model: Optional[str] = None) -> CostReport:
+             model: Optional[str] = None, deployment: Optional[str] = None,
+             synapse_kinds: Optional[Mapping[str, str]] = None) -> CostReport:
     """Cost a run whose ``counters`` cover ``batch`` inputs of whole inferences (see the
-    module doc); ``model`` names an ``[energy.*]`` table (default: the chip's)."""
+    module doc); ``model`` names an ``[energy.*]`` table (default: the chip's);
+    ``deployment`` how input reaches the chip (``cost_structure.DEPLOYMENTS``, default
+    preloaded); ``synapse_kinds`` maps connections to dense/sparse/conv (default dense)."""
     clock = _CLOCKS.get(chip.step_semantics)
     if clock is None:
         raise CostModelError(f"{chip.name}: no cost model for step semantics "
                              f"'{chip.step_semantics}' yet (have: {', '.join(_CLOCKS)})")
     figures = _Figures(chip, model)
+    deployment = structure.check_deployment(chip.name, deployment)
     steps = _steps(counters)
     if steps_per_inference < 1 or steps % steps_per_inference:
         raise CostModelError(f"{chip.name}: {steps} counted steps are not whole inferences of "
@@ -115,17 +131,26 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
     inferences = batch * steps / steps_per_inference
     ends = _connection_ends(counters, connections)
     placement = _placement(chip, counters, batch, placement)
-    per_core = _core_activity(counters, placement, ends)  # rows of (steps,) arrays
-    work, step_times, overhead_time, time_source = clock(chip, figures, per_core, batch, steps)
+    per_core = _core_activity(chip, counters, placement, ends, synapse_kinds)  # (steps,) rows
+    parts = (structure.step_parts(chip, figures, placement, deployment)
+             if structure.is_structured(figures) else None)
+    work, step_times, overhead_time, time_source = clock(chip, figures, per_core, batch, steps,
+                                                         parts)
     inference_time = float(step_times.sum()) * batch / inferences
     chips = len({chip_id for rows in placement.values() for _, chip_id, _ in rows})
     cores = sum(len(rows) for rows in placement.values())
-    prices = _prices(figures)
-    event_terms, layers, unpriced = _event_terms(prices, counters, ends, placement, hops,
-                                                 inferences)
+    prices = events.prices(figures)
+    event_terms, layers, unpriced = events.event_terms(prices, counters, ends, placement, hops,
+                                                       inferences, synapse_kinds)
     fixed = _fixed_terms(figures, chips, cores, steps_per_inference, inference_time)
-    unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
-    core_costs = _core_costs(prices, per_core, work, inferences, batch)
+    if parts is not None:
+        fixed += structure.fixed_energy_terms(figures, chips, steps_per_inference,
+                                              inference_time, deployment)
+        unpriced += [t for t in ("static", "management") if t not in {f.name for f in fixed}]
+    else:
+        unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
+    bands, warnings = structure.uncertainty(figures, cores, steps_per_inference,
+                                            _mean_rate(counters), deployment)
     return CostReport(
         chip=chip.name, model=figures.name, steps_per_inference=steps_per_inference,
         inferences=inferences, chips=chips, cores=cores,
@@ -134,22 +159,45 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
         step_work_time=float(work.max(axis=0, initial=0.0).mean()),
         inference_time=inference_time,
         static=sum(t.energy for t in fixed if t.name == "static"),
-        overhead=sum(t.energy for t in fixed if t.name == "overhead"),
+        overhead=sum(t.energy for t in fixed if t.name in _OVERHEAD_TERMS),
         active=sum(t.energy for t in fixed if t.name == "active"),
         step_semantics=chip.step_semantics,
         events=sum(t.energy for t in event_terms), terms=tuple(fixed + event_terms),
-        layers=tuple(layers), per_core=tuple(core_costs), unpriced=tuple(unpriced))
+        layers=tuple(layers), per_core=tuple(events.core_costs(prices, per_core, work,
+                                                               inferences, batch)),
+        unpriced=tuple(unpriced), deployment=deployment,
+        step_parts=tuple(parts or ()), error_bands=bands, warnings=warnings)
 
 
-def _barrier_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int):
+# Fixed terms that CostReport.overhead sums: the fitted per-step overhead of an unstructured
+# model, the management power and host I/O of a structured one.
+_OVERHEAD_TERMS = ("overhead", "management", "host_io")
+
+
+def _mean_rate(counters) -> float:
+    """Spikes per neuron per step over the neuron populations (host inputs excluded)."""
+    updates = sum(float(np.sum(v)) for v in counters.neuron_updates.values())
+    spikes = sum(float(np.sum(counters.spikes.get(p, 0))) for p in counters.neuron_updates)
+    return spikes / updates if updates else 0.0
+
+
+def _barrier_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int,
+                   parts=None):
     """(work per core and step, step times, overhead time, its source): a step lasts the
-    overhead plus the slowest core's work."""
+    overhead (the structured ``parts``, else the model's one figure) plus the slowest core's
+    work."""
     work = _core_work(chip, per_core) / batch  # (cores, steps)
-    overhead_time, time_source = _overhead_time(chip, figures)
+    if parts is not None:
+        overhead_time = sum(p.seconds for p in parts)
+        time_source = " + ".join(f"{p.name} {p.seconds * 1e6:.3g} us [{p.evidence}]"
+                                 for p in parts)
+    else:
+        overhead_time, time_source = _overhead_time(chip, figures)
     return work, overhead_time + work.max(axis=0), overhead_time, time_source
 
 
-def _timer_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int):
+def _timer_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: int, steps: int,
+                 parts=None):
     """The same for a timer-driven chip: every step lasts ``timing.timestep``; the work per
     core (where the chip gives per-event times; else zeros) only shows the margin."""
     t = chip.timing
@@ -225,13 +273,17 @@ def _placement(chip: Chip, counters, batch: int, placement) -> dict[str, list[tu
     return out
 
 
-def _core_activity(counters, placement, ends) -> list[dict]:
+def _core_activity(chip, counters, placement, ends, synapse_kinds=None) -> list[dict]:
     """Per core: its population's share of updates and spikes, and of the synaptic ops of the
-    connections into that population (per step, batch summed)."""
+    connections into that population (per step, batch summed), with the time those ops take
+    at the per-op time of each connection's kind (``timing.synaptic_op_sparse``/``_conv``
+    where the chip gives them, else ``timing.synaptic_op``)."""
     into: dict[str, np.ndarray] = {}
+    busy: dict[str, np.ndarray] = {}
     for name, (_, target) in ends.items():
         events = np.asarray(counters.synaptic_events[name], np.float64)
         into[target] = into.get(target, 0) + events
+        busy[target] = busy.get(target, 0) + events * _op_time(chip, name, synapse_kinds)
     rows = []
     for pop, cores in placement.items():
         size = sum(n for *_, n in cores)
@@ -239,10 +291,19 @@ def _core_activity(counters, placement, ends) -> list[dict]:
             share = n / size
             rows.append(dict(core=core, chip=chip_id, population=pop, neurons=n,
                              synaptic_ops=share * into.get(pop, np.zeros(1)),
+                             synaptic_time=share * busy.get(pop, np.zeros(1)),
                              neuron_updates=share * np.asarray(counters.neuron_updates[pop],
                                                                np.float64),
                              spikes=share * np.asarray(counters.spikes[pop], np.float64)))
     return rows
+
+
+def _op_time(chip: Chip, connection: str, synapse_kinds) -> float:
+    kind = (synapse_kinds or {}).get(connection, "dense")
+    t = chip.timing
+    own = getattr(t, f"synaptic_op_{kind}", None) if kind != "dense" else None
+    base = t.synaptic_op if t.synaptic_op is not None else 0.0
+    return own if own is not None else base
 
 
 def _core_work(chip: Chip, rows: list[dict]) -> np.ndarray:
@@ -254,84 +315,9 @@ def _core_work(chip: Chip, rows: list[dict]) -> np.ndarray:
     update = t.neuron_update_inactive if t.neuron_update_inactive is not None \
         else t.neuron_update
     active_extra = t.neuron_update - update
-    return np.array([r["synaptic_ops"] * t.synaptic_op + r["neuron_updates"] * update
-                     + r["spikes"] * active_extra for r in rows])
-
-
-@dataclass(frozen=True)
-class _Price:
-    """Joules per event (None: the model gives no figure), with evidence and source key."""
-
-    unit: Optional[float]
-    evidence: str = ""
-    key: str = ""
-
-    def of(self, count: float) -> float:
-        return 0.0 if self.unit is None else self.unit * count
-
-
-def _prices(figures: _Figures) -> dict[str, _Price]:
-    """The price of each event term. ``spiking`` is the extra of an active (spiking) neuron's
-    update over an inactive one, where the model tells them apart."""
-    get = lambda field: _Price(*figures.get(field))  # noqa: E731
-    active, inactive = get("neuron_update"), get("neuron_update_inactive")
-    if active.unit is not None and inactive.unit is not None:
-        update, spiking = inactive, _Price(active.unit - inactive.unit)
-    else:  # one figure per update, plus the state access where the model splits it out
-        access = get("neuron_access")
-        parts = [x for x in (active, access) if x.unit is not None]
-        update = _Price(sum(x.unit for x in parts), "/".join(sorted({x.evidence for x in parts})),
-                        ",".join(x.key for x in parts)) if parts else _Price(None)
-        spiking = _Price(0.0)
-    message = _first(get("message_out"), get("spike_local"), get("packet"))
-    hops = [x for x in (get("hop_ew"), get("hop_ns")) if x.unit is not None]
-    hop = _Price(sum(x.unit for x in hops) / len(hops),  # routes give no direction: the mean
-                 "/".join(sorted({x.evidence for x in hops})), ",".join(x.key for x in hops)) \
-        if hops else get("packet")  # SpiNNaker: a packet's energy per router it crosses
-    return {"synaptic_ops": get("synaptic_op"), "neuron_updates": update, "spiking": spiking,
-            "spikes_out": get("spike_out"), "messages": message, "hops": hop}
-
-
-def _first(*prices: _Price) -> _Price:
-    """The first price the model gives."""
-    return next((p for p in prices if p.unit is not None), prices[-1])
-
-
-def _event_terms(prices, counters, ends, placement, hops, inferences):
-    """The event terms per inference, the per-layer split and the unpriced term names."""
-    per_inference = lambda a: float(np.sum(a)) / inferences  # noqa: E731
-    spikes = {k: per_inference(v) for k, v in counters.spikes.items()}
-    layers = []
-    for pop, updates in counters.neuron_updates.items():
-        counts = {"neuron_updates": per_inference(updates), "spikes_out": spikes[pop]}
-        energy = {"neuron_updates": prices["neuron_updates"].of(counts["neuron_updates"])
-                  + prices["spiking"].of(spikes[pop]),
-                  "spikes_out": prices["spikes_out"].of(spikes[pop])}
-        layers.append(LayerCost(pop, "population", len(placement[pop]), counts, energy))
-    messaged = set()  # (source, target) pairs whose messages are counted
-    for name, (source, target) in ends.items():
-        first = (source, target) not in messaged
-        messaged.add((source, target))
-        counts = {"synaptic_ops": per_inference(counters.synaptic_events[name]),
-                  "messages": spikes.get(source, 0.0) * len(placement.get(target, ()))
-                  if first else 0.0,
-                  "hops": per_inference(hops[name]) if hops and name in hops else 0.0}
-        energy = {k: prices[k].of(v) for k, v in counts.items()}
-        layers.append(LayerCost(name, "connection", len(placement.get(target, ())), counts,
-                                energy))
-    terms, unpriced = [], []
-    for name in ("synaptic_ops", "neuron_updates", "spikes_out", "messages", "hops"):
-        price = prices[name]
-        if name == "hops" and not hops:
-            unpriced.append("hops (no routes given)")
-        elif price.unit is None:
-            unpriced.append(name)
-        else:
-            found = [lay for lay in layers if name in lay.events]
-            terms.append(Term(name, sum(lay.energy[name] for lay in found),
-                              sum(lay.events[name] for lay in found), price.unit,
-                              price.evidence, price.key))
-    return terms, layers, unpriced
+    send = t.spike_local or 0.0  # a spike leaving the core, where the chip times it
+    return np.array([r["synaptic_time"] + r["neuron_updates"] * update
+                     + r["spikes"] * (active_extra + send) for r in rows])
 
 
 def _fixed_terms(figures, chips: int, cores: int, steps: int, inference_time: float
@@ -354,15 +340,3 @@ def _fixed_terms(figures, chips: int, cores: int, steps: int, inference_time: fl
     return terms
 
 
-def _core_costs(prices, rows, work, inferences, batch) -> list[CoreCost]:
-    """Each core's events and their energy per inference (messages and hops, which belong to
-    links, excluded), and its busy time."""
-    out = []
-    for r, busy in zip(rows, work):
-        ops, updates, spikes = (float(np.sum(r[k])) / inferences
-                                for k in ("synaptic_ops", "neuron_updates", "spikes"))
-        energy = (prices["synaptic_ops"].of(ops) + prices["neuron_updates"].of(updates)
-                  + prices["spiking"].of(spikes) + prices["spikes_out"].of(spikes))
-        out.append(CoreCost(r["core"], r["chip"], r["population"], r["neurons"], ops, updates,
-                            spikes, energy, float(busy.sum()) * batch / inferences))
-    return out

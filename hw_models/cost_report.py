@@ -4,7 +4,7 @@ the evidence kind of its figures; ``to_dict`` for JSON, ``lines``/``format`` for
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Mapping
 
 
@@ -79,6 +79,15 @@ class CostReport:
     step_semantics: str = "barrier"
     """What a step is (schema.STEP_SEMANTICS): barrier steps last overhead + slowest core,
     timer steps a fixed timestep."""
+    deployment: str = "preloaded"
+    """How input reaches the chip (``cost_structure.DEPLOYMENTS``)."""
+    step_parts: tuple = ()
+    """The structured parts of the step overhead (``cost_structure.StepPart``), if any."""
+    error_bands: Mapping[str, Mapping] = field(default_factory=dict)
+    """{"energy"|"step_time": {"factor": f, "source": key}}: the leave-one-out error of the
+    calibration; the truth is expected within [value / f, value * f]."""
+    warnings: tuple[str, ...] = ()
+    """Where the network lies far outside the calibrated range."""
 
     @property
     def dynamic(self) -> float:
@@ -95,6 +104,8 @@ class CostReport:
     def to_dict(self) -> dict:
         out = asdict(self)
         out.update(dynamic=self.dynamic, total=self.total, inference_rate=self.inference_rate)
+        out["error_bands"] = {k: dict(v) for k, v in self.error_bands.items()}
+        out["warnings"] = list(self.warnings)
         return out
 
     def lines(self) -> list[str]:
@@ -107,12 +118,19 @@ class CostReport:
                     f"[{self.step_overhead_source}] + slowest core {_us(self.step_work_time)}")
         active = f"active cores {_uj(self.active)} + " if self.active else ""
         out = [f"{self.chip} / energy model '{self.model}': {self.chips} chip(s), {self.cores} "
-               f"cores, {self.steps_per_inference} steps per inference",
-               f"{step}; inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)",
-               f"  energy per inference {_uj(self.total)} = static {_uj(self.static)} + "
-               f"overhead {_uj(self.overhead)} + {active}events {_uj(self.events)} "
-               f"(dynamic {_uj(self.dynamic)})",
-               f"  {'term':16} {'per inference':>14} {'count':>12} {'each':>10}  evidence"]
+               f"cores, {self.steps_per_inference} steps per inference, input "
+               f"{self.deployment}",
+               f"{step}; inference {_us(self.inference_time)} ({self.inference_rate:.1f}/s)"]
+        out += [f"    {p.name:26} {_us(p.seconds):>10}  {p.evidence} ({p.source})"
+                for p in self.step_parts]
+        out.append(f"  energy per inference {_uj(self.total)} = static {_uj(self.static)} + "
+                   f"overhead {_uj(self.overhead)} + {active}events {_uj(self.events)} "
+                   f"(dynamic {_uj(self.dynamic)})")
+        out += [f"  error band ({name}): x/ {band['factor']:.2f}, the leave-one-out spread "
+                f"of the calibration ({band['source']})"
+                for name, band in self.error_bands.items()]
+        out += [f"  warning: {w}" for w in self.warnings]
+        out.append(f"  {'term':16} {'per inference':>14} {'count':>12} {'each':>10}  evidence")
         for t in self.terms:
             out.append(f"  {t.name:16} {_uj(t.energy):>14} {t.count:12.4g} {t.unit:10.3g}  "
                        f"{t.evidence} ({t.source})")

@@ -203,6 +203,9 @@ class Timing:
     """Shortest measured wall time of one step in real workloads."""
     step_time_max: Optional[float] = q("s")
     synaptic_op: Optional[float] = q("s")
+    """One synaptic event (dense connectivity where the chip's figures separate kinds)."""
+    synaptic_op_sparse: Optional[float] = q("s")
+    synaptic_op_conv: Optional[float] = q("s")
     synaptic_update: Optional[float] = q("s")
     neuron_update: Optional[float] = q("s")
     neuron_update_inactive: Optional[float] = q("s")
@@ -260,6 +263,34 @@ class EnergyModel:
     step_overhead_time: Optional[float] = q("s")
     """Length of one step beyond the slowest core's event work: barrier synchronisation,
     management and host I/O (fitted together with ``step_overhead_energy``)."""
+    management_time: Optional[float] = q("s")
+    """Per-step work of the management (x86) cores and the step handshake, whatever the
+    deployment: the floor of an unthrottled step beyond the barrier (structured model)."""
+    management_power: Optional[float] = q("W")
+    """Power of one chip in use beyond static while it steps: management cores, clocks."""
+    chip_sync_time: Optional[float] = q("s")
+    """Barrier time added per doubling of the chips in use (a multi-chip barrier)."""
+    io_time_streamed: Optional[float] = q("s")
+    """Host I/O per step when input is streamed from the host and outputs read back."""
+    io_energy_streamed: Optional[float] = q("J")
+    """Energy of that host I/O per step (host interface, x86 shuffling of the data)."""
+    energy_error: Optional[float] = q("1")
+    """Error band of energy per inference: the largest leave-one-out ratio of the
+    calibration (predicted/measured or its inverse), written by ``snnc.hw_models.calibrate``."""
+    time_error: Optional[float] = q("1")
+    """The same for the step time."""
+    energy_error_streamed: Optional[float] = q("1")
+    """The energy band of a streamed deployment (the host-I/O cases' leave-one-out)."""
+    time_error_streamed: Optional[float] = q("1")
+    calibrated_cores_min: Optional[int] = q("cores", int)
+    """The calibration cases' range: a network outside it is flagged (cores in use)."""
+    calibrated_cores_max: Optional[int] = q("cores", int)
+    calibrated_steps_min: Optional[int] = q("steps", int)
+    """Steps per inference of the calibration cases."""
+    calibrated_steps_max: Optional[int] = q("steps", int)
+    calibrated_rate_min: Optional[float] = q("1")
+    """Spikes per neuron per step of the calibration cases (mean over the network)."""
+    calibrated_rate_max: Optional[float] = q("1")
     events_from: str = text()
     """Name of another ``[energy.*]`` model of the same chip that supplies every figure this
     one leaves out: a calibrated overhead model on top of a per-event table."""
