@@ -1,8 +1,8 @@
 """Emit a runnable Lava script: ``lava_network.py`` and its parameters ``lava_network.npz``.
 
 The script (a copy of ``lava_script.py``, which imports numpy, scipy and lava only, never
-snnc) builds the network from Lava 0.10 processes (RingBuffer inputs, LIF, Dense / Sparse /
-DelayDense / DelaySparse) and runs it with ``Loihi2SimCfg(select_tag="fixed_pt")``:
+snnc) builds the network from Lava 0.10 processes (RingBuffer inputs, LIF, ATRLIF for
+subtract resets, Dense / Sparse / DelayDense / DelaySparse) and runs it with ``Loihi2SimCfg(select_tag="fixed_pt")``:
 
     python OUT/lava_network.py --input IN.npz --steps N --output OUT.npz [--probe POP.v ...]
 
@@ -15,7 +15,8 @@ otherwise.
 
 The .npz holds ``network``, a JSON description (names, sizes, shapes, du/dv/vth, synapse
 kinds and options, outputs, shifts, dt, dtype), and per population ``lif<i>.bias_mant``,
-``.bias_exp``, ``.u``, ``.v`` (and ``.v_reset`` where v is dequantized), per synapse
+``.bias_exp``, ``.u``, ``.v`` (an ATRLIF: ``.i``, ``.v``, ``.r``; its JSON holds its deltas,
+theta_0 and theta_step) (and ``.v_reset`` where v is dequantized), per synapse
 ``syn<i>.weights`` (dense) or ``.data``/``.indices``/``.indptr`` (CSR) and ``.delays``.
 Numbers keep the dtype Lava is given (float weights stay float: Lava truncates them itself).
 """
@@ -35,7 +36,8 @@ from snnc.ir.graph import flatten
 from snnc.options import SimOptions
 
 from . import target
-from .processes import LoihiNetwork, Synapse
+from .processes import AtrLif, LoihiNetwork, Synapse
+from .subtract import read_origin
 
 SCRIPT, PARAMETERS = "lava_network.py", "lava_network.npz"
 # Lava's run configuration per chip. Lava 0.10's Loihi2SimCfg is Loihi1SimCfg unchanged, and
@@ -144,16 +146,23 @@ def _script(title: str) -> str:
 
 
 def _population(key: str, name: str, lif, view: PopulationView, arrays: dict) -> dict:
-    """The LIF's shared constants as JSON; per-neuron values as arrays of its size."""
-    for var in ("bias_mant", "bias_exp", "u", "v"):
+    """The LIF's (ATRLIF's) shared constants as JSON; per-neuron values as arrays of its size."""
+    atrlif = isinstance(lif, AtrLif)
+    for var in ("bias_mant", "bias_exp", *(("i", "v", "r") if atrlif else ("u", "v"))):
         arrays[f"{key}.{var}"] = np.broadcast_to(np.asarray(getattr(lif, var)), (lif.size,))
     if view.scale is not None:
         arrays[f"{key}.v_reset"] = np.broadcast_to(
             np.asarray(view.v_reset, np.float64), view.shape).reshape(-1)
-    return {"key": key, "name": name, "size": int(lif.size), "shape": list(view.shape),
-            "du": int(lif.du), "dv": int(lif.dv), "vth": int(lif.vth),
+    shared = ({key: float(getattr(lif, key)) for key in ATRLIF_SHARED} if atrlif else
+              {"du": int(lif.du), "dv": int(lif.dv), "vth": int(lif.vth)})
+    return {"key": key, "name": name, "model": "ATRLIF" if atrlif else "LIF",
+            "size": int(lif.size), "shape": list(view.shape), **shared,
             "shift": int(view.shift),
             "scale": None if view.scale is None else float(view.scale)}
+
+
+# an ATRLIF's per-population arguments (its decays are fractions, in Lava's own unit)
+ATRLIF_SHARED = ("delta_i", "delta_v", "delta_theta", "delta_r", "theta_0", "theta_step")
 
 
 def _synapse(key: str, name: str, source: str, target: str, syn: Synapse, arrays: dict
@@ -202,6 +211,6 @@ def _view(node, shift: int) -> PopulationView:
     """A population's v units as the target dequantizes them: v_int / scale + origin, where
     the origin is v_reset for spiking populations and 0 for readouts."""
     scale = float(np.asarray(node.hw["scale"]).reshape(-1)[0])
-    origin = node.v_reset if node.spiking else 0.0
+    origin = read_origin(node)  # v_reset, 0 (readouts, ATRLIF), shifted for an IF's offset
     return PopulationView(tuple(node.shape), int(shift), scale,
                           np.broadcast_to(np.asarray(origin, np.float64), node.shape).reshape(-1))

@@ -53,6 +53,12 @@ Choices, all per population:
   the smallest exponent that fits. The float graph takes the rounding into the bias of an
   Affine that feeds only this population, else into v_leak; populations where neither exists
   are listed in report["bias_residual"].
+- Subtract resets (``subtract_next`` on LIF/IF, snnTorch's default) run as a reset-free
+  ATRLIF with a self-connection of weight -vth (``subtract``): origin 0 instead of v_reset
+  (the reset subtracts v_threshold itself), vth within 12 bits and on the 8-bit weight grid
+  m 2**e (m <= 255, ``on_weight_grid``), so S keeps S v_threshold within 4080 << 6; an IF's
+  v_reset (its initial v) is rounded onto S's integer grid. hw["reset"] = "subtract_next"
+  marks them, and report["atrlif"] lists them.
 - Lava shares du, dv and vth per population (decay_scope, threshold_scope); a population whose
   values differ per neuron is quantized per neuron anyway and listed in report["per_neuron"],
   for ``check`` to refuse.
@@ -76,6 +82,8 @@ from snnc.passes.quant_formats import (Quantized, Setting, compact, dequantize, 
                                        mantissas, per_neuron, pow2_exponent, quantized_gain,
                                        relative_error, rows, sources, sqnr_db, summed_input,
                                        targets)
+
+from .subtract import RESET, THETA_TOP, on_weight_grid, origin_for, wants_atrlif
 
 CUBA = (n.CubaLIF, n.CubaLI)
 NO_LEAK = (n.IF, n.I)
@@ -131,6 +139,8 @@ class _Population:
     scale: float
     hw: dict[str, Any]
     report: dict[str, Any]
+    origin: np.ndarray | float = 0.0  # the float v that Lava's v = 0 stands for
+    atrlif: bool = False  # a subtract reset, run as a reset-free ATRLIF (subtract.py)
 
 
 def quantize_loihi(graph: Graph, setting: Setting) -> Quantized:
@@ -142,7 +152,7 @@ def quantize_loihi(graph: Graph, setting: Setting) -> Quantized:
              for name, node in graph.nodes.items() if isinstance(node, n.Neuron)}
     exclusive = {m for m, pops in reach.items() if len(pops) == 1}
     result = Quantized({}, {}, notes={"per_neuron": {}, "unmapped": [], "shared": [],
-                                      "bias_residual": []})
+                                      "bias_residual": [], "atrlif": []})
     for name, pops in reach.items():
         result.nodes[name], result.layers[name] = _matrix(graph.nodes[name], name, pops, plans,
                                                           spec, setting)
@@ -154,9 +164,11 @@ def quantize_loihi(graph: Graph, setting: Setting) -> Quantized:
         _threshold_and_bias(name, plan, inputs.get(name, {}), exclusive, result, spec)
         result.nodes[name] = dataclasses.replace(plan.node, hw={**plan.node.hw, **plan.hw})
         result.populations[name] = plan.report
-        varying = _per_neuron(graph.nodes[name])
+        varying = _per_neuron(graph.nodes[name], plan.origin)
         if varying:
             result.notes["per_neuron"][name] = varying
+        if plan.atrlif:
+            result.notes["atrlif"].append(name)
     return result
 
 
@@ -181,26 +193,31 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Widths, setting: Se
         settle = settle * kept / unity
         report["tau_syn_error"] = relative_error(node.tau_syn, changes["tau_syn"])
     g_syn = float(np.min(kept / unity)) if isinstance(node, CUBA) else 1.0
-    scale = _scale(graph, node, factor, inputs, spec, g_syn)
+    atrlif, origin = wants_atrlif(node, setting.options), origin_for(node, setting.options)
+    scale = _scale(graph, node, factor, inputs, spec, g_syn, origin, atrlif)
     if not node.spiking and np.all(settle > 0):
         bound = _readout_bound(graph, node, factor, settle, inputs)
         scale = min(scale, _pow2_scale(factor, _vth_top(spec) / (2 * bound)))
         report["v_bound"] = bound
-    hw = {"format": "loihi", "dv": compact(dv), "du": compact(du), "scale": scale}
-    report.update(dv=_shown(hw["dv"]), du=_shown(hw["du"]), scale=scale)
+    hw = {"format": "loihi", "dv": compact(dv), "du": compact(du), "scale": scale,
+          **({"reset": RESET} if atrlif else {})}
+    report.update(dv=_shown(hw["dv"]), du=_shown(hw["du"]), scale=scale,
+                  model="ATRLIF" if atrlif else "LIF")
     return _Population(dataclasses.replace(node, **changes), dv / unity, factor, scale, hw,
-                       report)
+                       report, origin, atrlif)
 
 
 def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec: _Widths,
-           g_syn: float = 1.0) -> float:
+           g_syn: float = 1.0, origin: np.ndarray | float = 0.0, atrlif: bool = False) -> float:
     """The scale S; ``g_syn``: the least per-step current decay (1: u holds one step), since a
-    current that decays by g_syn per step sums a steady input to 1 / g_syn times it."""
+    current that decays by g_syn per step sums a steady input to 1 / g_syn times it. An
+    ATRLIF's threshold is 12 bits, on the self-connection's weight grid (THETA_TOP)."""
     limits = []
     if node.spiking:
-        theta = float(np.max(node.v_threshold - node.v_reset))
+        theta = float(np.max(node.v_threshold - origin))
+        top = float(THETA_TOP << spec.threshold_shift) if atrlif else _vth_top(spec)
         if theta > 0:
-            limits.append(min(_vth_top(spec), spec.state_limit) / theta)
+            limits.append(min(top, spec.state_limit) / theta)
     peak = max(summed_input(graph, inputs, factor)) / g_syn
     if peak > 0:
         limits.append(spec.state_limit / peak)
@@ -259,12 +276,15 @@ def _matrix(node: n.Node, name: str, pops: dict, plans: dict, spec: _Widths,
 def _threshold_and_bias(name: str, plan: _Population, inputs: dict, exclusive: set[str],
                         result: Quantized, spec: _Widths) -> None:
     """vth, and the bias, whose rounding the float graph absorbs (``_absorb``)."""
-    node, scale, changes = plan.node, plan.scale, {}
-    origin = node.v_reset if node.spiking else 0.0
+    node, scale, changes, origin = plan.node, plan.scale, {}, plan.origin
     if node.spiking:
         step = 2.0 ** spec.threshold_shift
-        vth, clipped = mantissas(scale * (node.v_threshold - origin), step, 0,
-                                 2 ** spec.threshold_bits - 1)
+        top = THETA_TOP if plan.atrlif else 2 ** spec.threshold_bits - 1
+        vth, clipped = mantissas(scale * (node.v_threshold - origin), step, 0, top)
+        if plan.atrlif:  # the self-connection subtracts it: an 8-bit mantissa m 2**e
+            vth = on_weight_grid(vth)
+            if isinstance(node, NO_LEAK):  # an IF's v0 is v_reset: on Lava's integer grid
+                changes["v_reset"] = np.rint(scale * node.v_reset) / scale
         changes["v_threshold"] = origin + vth * step / scale
         plan.hw["vth"] = compact(vth)
         plan.report.update(vth=_shown(plan.hw["vth"]), threshold_clipped=clipped,
@@ -332,11 +352,12 @@ def _bounded(exp: int, lo: int, hi: int | None) -> int:
     return min(max(exp, lo), exp if hi is None else hi)
 
 
-def _per_neuron(node: n.Neuron) -> list[str]:
+def _per_neuron(node: n.Neuron, origin: np.ndarray | float) -> list[str]:
     """What Lava shares per population (du, dv, vth) but differs between these neurons."""
     shared = {k: getattr(node, k) for k in ("tau", "tau_mem", "tau_syn") if hasattr(node, k)}
     if node.spiking:
-        shared["v_threshold - v_reset"] = node.v_threshold - node.v_reset
+        name = "v_threshold" if np.ndim(origin) == 0 and origin == 0 else "v_threshold - v_reset"
+        shared[name] = node.v_threshold - origin
     return [k for k, values in shared.items() if np.ptp(values) > 0]
 
 

@@ -9,7 +9,8 @@ the same bit-accurate models). It needs numpy, scipy and lava-nc.
 IN.npz: ``spikes`` shaped (steps, [batch,] *input_shape), or one array per input name when
 the network has several inputs; any nonzero value is a spike. OUT.npz: per output, an array
 (steps, batch, *shape) of its population's spikes, or for a readout its v dequantized as
-v / scale; per ``--probe POP.v`` that v as v / scale + v_reset (``POP.u``: u as is); and
+v / scale; per ``--probe POP.v`` that v as v / scale + v_reset (``POP.u``: u as is; an
+ATRLIF population, which runs a subtract reset, has ``POP.i`` instead); and
 ``dt``: the format of ``snnc simulate -o``.
 
 The parameters (weights, delays, neuron constants, names, shapes) are in lava_network.npz
@@ -79,23 +80,35 @@ def load(path):
 def build(net, arrays, feeds):
     """The connected Lava processes by name; ``feeds``: per input, int32 (size, steps)."""
     from lava.proc.io.source import RingBuffer
-    from lava.proc.lif.process import LIF
 
     procs = {}
     for item in net["inputs"]:
         procs[item["name"]] = RingBuffer(data=feeds[item["name"]])  # takes no name
     for pop in net["populations"]:
-        key, name = pop["key"], pop["name"]
-        procs[name] = LIF(shape=(pop["size"],), du=pop["du"], dv=pop["dv"], vth=pop["vth"],
-                          bias_mant=arrays[f"{key}.bias_mant"],
-                          bias_exp=arrays[f"{key}.bias_exp"], u=arrays[f"{key}.u"],
-                          v=arrays[f"{key}.v"], name=name)
+        procs[pop["name"]] = neuron(pop, arrays)
     for syn in net["synapses"]:
         procs[syn["name"]] = synapse(syn, arrays)
         procs[syn["source"]].s_out.connect(procs[syn["name"]].s_in)
         procs[syn["name"]].a_out.connect(procs[syn["target"]].a_in)
     join_components(net, procs)
     return procs
+
+
+def neuron(pop, arrays):
+    """A LIF, or an ATRLIF (a subtract reset: v is never reset, a self-connection subtracts
+    the threshold a step after each spike)."""
+    from lava.proc.atrlif.process import ATRLIF
+    from lava.proc.lif.process import LIF
+
+    key, name = pop["key"], pop["name"]
+    per_neuron = {var: arrays[f"{key}.{var}"] for var in ("bias_mant", "bias_exp", "v")}
+    if pop.get("model") == "ATRLIF":
+        shared = {var: pop[var] for var in ("delta_i", "delta_v", "delta_theta", "delta_r",
+                                            "theta_0", "theta_step")}
+        return ATRLIF(shape=(pop["size"],), i=arrays[f"{key}.i"], r=arrays[f"{key}.r"],
+                      name=name, **shared, **per_neuron)
+    return LIF(shape=(pop["size"],), du=pop["du"], dv=pop["dv"], vth=pop["vth"],
+               u=arrays[f"{key}.u"], name=name, **per_neuron)
 
 
 def synapse(syn, arrays):
@@ -159,8 +172,9 @@ def recorded_vars(net, probes):
     records = [(out["population"], "v" if out["readout"] else "s_out") for out in net["outputs"]]
     for probe in probes:
         pop, _, var = probe.rpartition(".")
-        if pop not in pops or var not in ("u", "v"):
-            fail(f"--probe {probe}: expected POP.v or POP.u with POP one of {sorted(pops)}")
+        if pop not in pops or var not in ("u", "v", "i"):
+            fail(f"--probe {probe}: expected POP.v, POP.u (an ATRLIF: POP.i) with POP one of "
+                 f"{sorted(pops)}")
         records.append((pop, var))
     if not records:
         fail("nothing to record: the network has no outputs and no --probe was given")

@@ -13,7 +13,9 @@ Lowering (``lava_network``), per the Loihi format's mapping (formats.py):
 - an Input becomes an input population (``RingBuffer``) of its flattened size;
 - a population becomes a ``Lif`` with du, dv, vth, bias_mant, bias_exp from ``hw`` and the
   initial v of the reference (v_leak, or v_reset for IF) as S (v0 - origin), rounded, where
-  origin is v_reset (spiking) or 0 (readouts);
+  origin is v_reset (spiking) or 0 (readouts) (``populations``); a LIF or IF with a subtract
+  reset (snnTorch's default) a reset-free ``AtrLif`` with an inhibitory self-connection
+  (``subtract``);
 - a readout (LI, CubaLI) is the same LIF with the largest threshold: the Loihi format chose its
   scale S so that v can never cross it (see its docstring); an Output that reads a readout
   returns its dequantized v, v_int / S (float), like the reference;
@@ -41,14 +43,13 @@ recorded population's v, from its own lag on, so they line up step for step with
 reference. ``align=False`` gives Lava's raw timing (``extra_steps`` silent steps added).
 A population's bias (Lava's constant bias current: v_leak's drive, an Affine bias) acts from
 step 0, before its first input arrives at step lag; so its v starts lag steps back along the
-bias-only update (``_rewound``) and reaches the reference's v0 exactly when the input does.
+bias-only update (``populations.rewound``) and reaches the reference's v0 exactly when the input does.
 Decays truncate (Lava) where the reference multiplies in float, and v saturates at 24 bits,
 so spikes agree closely but not always exactly (see tests/backends/test_loihi_target.py; the
 digits network agrees exactly).
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Collection, Mapping
 
 import numpy as np
@@ -66,8 +67,9 @@ from ..engine import view
 from ..engine import Recording
 from ..engine.inputs import graph_inputs
 from .family import FAMILY
-from .processes import Lif, LoihiNetwork, Synapse, to_engine
-from .resets import reset_problem
+from .populations import population
+from .processes import AtrLif, LoihiNetwork, Synapse, to_engine
+from .subtract import read_origin, self_synapse
 
 # the Loihi targets' default; split-populations is lossless and leaves uniform populations alone
 PIPELINE = "lower,normalize,split-populations,map-delays,quantize"
@@ -94,12 +96,15 @@ def lava_network(graph: Graph, options: SimOptions = SimOptions(), chip: str = "
     _check(graph, chip)
     inputs = {name: int(np.prod(graph.nodes[name].shape)) for name in graph.inputs}
     depth = distances(graph, options.dt, chip)
-    neurons = {name: _lif(name, node, options, depth[name], spec.formats)
+    neurons = {name: population(name, node, options, depth[name], spec.formats, PIPELINE)
                for name, node in graph.nodes.items() if isinstance(node, POPULATIONS)}
     synapses = []
     for name, node in graph.nodes.items():
         if isinstance(node, MATRICES):
             synapses += _synapses(graph, name, spec, options, sparse_below, depth)
+    synapses += [self_synapse(name, atr, spec.formats.weight_bits, _added_latency(chip),
+                              sparse_below)  # subtract resets (subtract.py)
+                 for name, atr in neurons.items() if isinstance(atr, AtrLif)]
     if any(source == ALWAYS for source, _, _ in synapses):
         inputs[ALWAYS] = 1
     return LoihiNetwork(inputs, neurons, tuple(synapses))
@@ -294,58 +299,6 @@ def _synapse(weights: np.ndarray, delays: np.ndarray | None, kw: dict, sparse_be
     return Synapse(weights, delays=delays, **kw)
 
 
-def _scalar(pop_name: str, hw: dict, key: str) -> int:
-    value = np.asarray(hw[key])
-    if value.size > 1 and np.ptp(value):
-        raise OptionError(f"population '{pop_name}': {key} differs per neuron but Lava shares it "
-                          f"per population (see the quantize report's per_neuron)")
-    return int(value.reshape(-1)[0])
-
-
-def _origin(node: n.Neuron) -> np.ndarray | float:
-    """The float v that Lava's v = 0 stands for: v_reset (spiking) or 0 (readouts)."""
-    return node.v_reset if node.spiking else 0.0
-
-
-def _lif(name: str, node: n.Neuron, options: SimOptions, lag: int, fmt) -> Lif:
-    hw, size = node.hw, int(np.prod(node.shape))
-    reset = node.reset or options.reset if node.spiking else "to_v_reset"
-    if not (reset == "to_v_reset" or (reset == "zero" and not np.any(node.v_reset))):
-        raise OptionError(f"population '{name}': {reset_problem(reset, PIPELINE)}")
-    v0 = getattr(node, "v_leak", _origin(node)) - _origin(node)
-    v0 = np.broadcast_to(np.rint(hw["scale"] * v0), node.shape).reshape(-1).astype(np.int64)
-    per = lambda key: np.broadcast_to(np.asarray(hw[key], np.int64), node.shape).reshape(-1)
-    lif = Lif(size=size, du=_scalar(name, hw, "du"), dv=_scalar(name, hw, "dv"),
-              vth=_scalar(name, hw, "vth"), bias_mant=per("bias_mant"),
-              bias_exp=per("bias_exp"), v=v0)
-    return dataclasses.replace(lif, v=_rewound(lif, lag, fmt))
-
-
-def _rewound(lif: Lif, lag: int, fmt) -> np.ndarray:
-    """The v to start from so that v is the reference's initial v0 after ``lag`` steps.
-
-    A population ``lag`` matrices from the input gets no input before Lava's step ``lag``,
-    but its bias (v_leak's drive and an Affine bias in bias_mant) acts from step 0: v <-
-    decay(v, dv) + bias (u stays 0). So v starts ``lag`` steps back along that map: decay
-    truncates toward 0 and keeps D - dv < D of D, so it takes every integer value and each
-    step back has an exact integer preimage. Where a step back would cross the threshold
-    (the neuron would fire during those steps) or leave the 24-bit range, v0 stays as it is
-    and the bias acts early, as before."""
-    unity, v = 2 ** fmt.decay_bits, np.asarray(lif.v, np.int64)
-    keep = unity - lif.dv  # >= 1: dv has decay_bits bits
-    bias = np.asarray(lif.bias_mant, np.int64) << np.asarray(lif.bias_exp, np.int64)
-    bound = 2 ** (fmt.state_bits - 1) - 1
-    top = min(lif.vth << fmt.threshold_shift, bound)
-    for _ in range(lag):
-        target = v - bias  # decay(previous, dv) must equal this
-        # the smallest |previous| whose scaled value truncates (toward 0) to target
-        previous = np.where(target >= 0, -((-target * unity) // keep), (target * unity) // keep)
-        if np.any(previous > top) or np.any(previous < -bound):
-            return np.asarray(lif.v, np.int64)
-        v = previous
-    return v
-
-
 def _factor(pop: n.Neuron, unity: int, offset: int) -> np.ndarray:
     """Lava integer units per unit of matrix output at ``pop``: S g r [w_in g_syn]."""
     hw = pop.hw
@@ -386,7 +339,7 @@ def _volts(graph: Graph, pop: str, run: engine.Trace) -> np.ndarray:
     """A probed population's v in float units, (steps, batch, size)."""
     node = graph.nodes[pop]
     scale = float(np.asarray(node.hw["scale"]).reshape(-1)[0])
-    origin = np.broadcast_to(_origin(node), node.shape).reshape(-1)
+    origin = np.broadcast_to(read_origin(node), node.shape).reshape(-1)
     return run.states[f"{pop}.v"] / scale + origin
 
 

@@ -6,7 +6,9 @@ each spiking population (1-d, fed and read only by Affine/Linear matrices) fit:
 
 1. thresholds are folded into the neuron's constants: with s = v_threshold - v_reset, the
    neuron v' = (v - v_reset) / s has r' = r / s, v_leak' = (v_leak - v_reset) / s, v_reset' = 0
-   and v_threshold' = 1; its spikes are the same (up to float rounding of the scaled sums);
+   and v_threshold' = 1; its spikes are the same (up to float rounding of the scaled sums).
+   A subtract reset (v -= v_threshold, snnTorch's) folds as v' = v / v_threshold instead
+   (s = v_threshold, v_reset' = v_reset / s), since it subtracts v_threshold, not s;
 2. neurons with equal time constants are grouped into one population each ("name.g0", ...):
    the matrices feeding it are split by rows, the matrices it feeds by columns (their outputs
    are summed where they meet, as NIR sums fan-in). Lossless; more processes.
@@ -38,6 +40,7 @@ from .fidelity import fidelity
 from .manager import Pass, PassContext, PassResult
 
 DECAYS = ("tau", "tau_mem", "tau_syn")
+SUBTRACTS = ("subtract", "subtract_next")  # resets by v -= v_threshold
 MATRICES = (n.Affine, n.Linear)
 
 
@@ -54,18 +57,19 @@ class SplitPopulations(Pass):
         current = graph
         report: dict = {"folded": [], "clustered": {}, "split": {}, "kept": {}}
         for name, node in graph.nodes.items():
-            if not (isinstance(node, n.Neuron) and node.spiking and _varies(node)):
+            reset = getattr(node, "reset", None) or ctx.options.reset
+            if not (isinstance(node, n.Neuron) and node.spiking and _varies(node, reset)):
                 continue
             nodes, edges = dict(current.nodes), list(current.edges)
             if self.groups:
                 node, change = _clustered(node, self.groups)
                 if change:
                     report["clustered"][name] = round(change, 6)
-            folded = _fold_threshold(node)
+            folded = _fold_threshold(node, reset)
             if folded is not node:
                 report["folded"].append(name)
                 nodes[name] = folded
-            groups = _groups(folded)
+            groups = _groups(folded, reset)
             problem = _unsplittable(current, name, folded) if len(groups) > 1 else None
             if problem:
                 report["kept"][name] = problem
@@ -98,9 +102,9 @@ def _clustered(node: n.Neuron, k: int) -> tuple[n.Neuron, float]:
     return (dataclasses.replace(node, **changes) if changes else node), worst
 
 
-def _varies(node: n.Neuron) -> bool:
+def _varies(node: n.Neuron, reset: str) -> bool:
     values = [getattr(node, k) for k in DECAYS if hasattr(node, k)]
-    values.append(node.v_threshold - node.v_reset)
+    values.append(node.v_threshold - (0.0 if reset in SUBTRACTS else node.v_reset))
     return any(np.ptp(v) > 0 for v in values)
 
 
@@ -119,21 +123,28 @@ def _unsplittable(graph: Graph, name: str, node: n.Neuron) -> str | None:
     return None
 
 
-def _fold_threshold(node: n.Neuron) -> n.Neuron:
-    scale = np.asarray(node.v_threshold - node.v_reset, dtype=np.float64)
+def _fold_threshold(node: n.Neuron, reset: str) -> n.Neuron:
+    """v' = (v - v_reset) / s, s = v_threshold - v_reset; a subtract reset takes v_threshold
+    itself off v, so there v' = v / v_threshold (v_reset / s stays its initial and
+    reset value, by which a subtract does not go)."""
+    subtracts = reset in SUBTRACTS
+    origin = 0.0 if subtracts else node.v_reset
+    scale = np.asarray(node.v_threshold - origin, dtype=np.float64)
     if np.ptp(scale) == 0 or np.any(scale <= 0):
         return node
     changes = {"r": node.r / scale, "v_threshold": np.ones(node.shape),
-               "v_reset": np.zeros(node.shape)}
+               "v_reset": node.v_reset / scale if subtracts else np.zeros(node.shape)}
     if hasattr(node, "v_leak"):
-        changes["v_leak"] = (node.v_leak - node.v_reset) / scale
+        changes["v_leak"] = (node.v_leak - origin) / scale
     return dataclasses.replace(node, **changes)
 
 
-def _groups(node: n.Neuron) -> list[np.ndarray]:
-    """Neuron indices with equal time constants and thresholds, in order of first neuron."""
-    keys = np.stack([np.asarray(getattr(node, k), np.float64) for k in (*DECAYS, "v_threshold",
-                     "v_reset") if hasattr(node, k)], axis=1)
+def _groups(node: n.Neuron, reset: str) -> list[np.ndarray]:
+    """Neuron indices with equal time constants and thresholds, in order of first neuron (a
+    subtract reset's v_reset is only an initial value, which a Lava process keeps per neuron)."""
+    shared = (*DECAYS, "v_threshold", *(() if reset in SUBTRACTS else ("v_reset",)))
+    keys = np.stack([np.broadcast_to(np.asarray(getattr(node, k), np.float64), node.shape)
+                     .reshape(-1) for k in shared if hasattr(node, k)], axis=1)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     order = np.argsort(first)
     return [np.flatnonzero(inverse.reshape(-1) == g) for g in order]

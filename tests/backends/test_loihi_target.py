@@ -87,14 +87,15 @@ def lava_v_steps(lif, v, steps, fmt):
 def test_rewound_initial_v_reaches_the_reference_start_when_inputs_arrive():
     """A population k matrices deep starts k steps back along its bias-only update, so its v
     is the reference's v0 when its first input arrives; never by crossing its threshold."""
-    from snnc.backends.loihi.target import _rewound
+    from snnc.backends.loihi import Lif
+    from snnc.backends.loihi.populations import rewound as _rewound
     from snnc.hw_models import load_chip
 
     fmt, rng = load_chip("loihi2").formats, np.random.default_rng(4)
     rewound_some = 0
     for _ in range(200):
         size, lag = 16, int(rng.integers(1, 5))
-        lif = target.Lif(size=size, dv=int(rng.integers(0, 2048)),
+        lif = Lif(size=size, dv=int(rng.integers(0, 2048)),
                          vth=int(rng.integers(500, 3000)), bias_mant=rng.integers(-800, 800, size),
                          bias_exp=rng.integers(0, 3, size), v=rng.integers(-50_000, 30_000, size))
         start = _rewound(lif, lag, fmt)
