@@ -18,7 +18,8 @@ CATEGORIES = (("cooling", ("cool", "cryo", "4k")),
                            "wiring", "noc", "spike_out")),
               ("synaptic", ("synap", "crossbar", "read", "weight", "gate")),
               ("neuron", ("neuron", "update")),
-              ("overhead", ("overhead", "clock", "step", "active", "sync")))
+              ("overhead", ("overhead", "clock", "step", "active", "sync", "management",
+                            "host_io")))
 CATEGORY_NAMES = tuple(name for name, _ in CATEGORIES) + ("other", "beyond terms")
 # "beyond terms": what a total holds past its terms' sum (a model that prices cooling, say,
 # as a factor on the terms rather than as a term of its own).
@@ -63,6 +64,10 @@ def summarize(name: str, entry: dict, steps: int) -> dict[str, Any]:
                resources=resources(entry.get("mapping") or {}),
                fits=(entry.get("mapping") or {}).get("fits"),
                mapping_summary=entry.get("mapping_summary", ""))
+    if cost.get("error_bands"):  # the calibration's leave-one-out spread (x/ factor)
+        row["error_bands"] = cost["error_bands"]
+    if cost.get("warnings"):  # the network lies far outside the calibrated range
+        row["warnings"] = list(cost["warnings"])
     if "trials" in entry:
         row["trials"] = entry["trials"]
     return row
@@ -114,8 +119,11 @@ def _cells(row: dict) -> tuple[str, ...]:
     if "energy_per_inference" not in row:
         return (row["target"], "-", "-", "-", "-", "-", percent(row["fidelity"]),
                 percent(row["accuracy"]), "-", "-")
-    return (row["target"], str(row["chip"]), joules(row["energy_per_inference"]),
-            seconds(row["latency_per_step"]), seconds(row["latency_per_inference"]),
+    bands = row.get("error_bands", {})
+    band = lambda key: f" x/{bands[key]['factor']:.2g}" if key in bands else ""  # noqa: E731
+    return (row["target"], str(row["chip"]), joules(row["energy_per_inference"]) + band("energy"),
+            seconds(row["latency_per_step"]) + band("step_time"),
+            seconds(row["latency_per_inference"]),
             f"{row['throughput']:.4g}", percent(row["fidelity"]), percent(row["accuracy"]),
             {True: "yes", False: "NO", None: "?"}[row["fits"]], ",".join(row["evidence"]))
 

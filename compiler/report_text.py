@@ -28,6 +28,9 @@ def format_report(data: dict[str, Any], title: str, style: str = "table") -> str
         lines += ["", "## every target side by side" if markdown else "every target side by side:",
                   *table_lines(data["summary"], data.get("baseline", []), markdown),
                   *_baseline_notes(data.get("baseline", []), markdown)]
+    for row in data.get("summary", ()):  # far outside the calibration: say so up front
+        lines += [f"{'- ' if markdown else '  '}{row['target']}: {w}"
+                  for w in row.get("warnings", ())]
     for name, entry in data["targets"].items():
         lines += _target_lines(name, entry, data["fidelity_versus"], markdown)
     return "\n".join(lines)

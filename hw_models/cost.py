@@ -27,7 +27,7 @@ A *structured* model (one that gives ``management_time``: Loihi's ``calibrated``
 the one fitted ``step_overhead_time``/``step_overhead_energy`` by named parts, each a figure
 of the chip model (``cost_structure``): management time, the barrier growing with the tiles
 and chips in use, and the host I/O of the ``deployment`` (streamed / preloaded / bias); its
-energy adds ``management`` (management_power x chips x T_inference) and ``host_io`` (per
+energy adds ``overhead`` (here management_power x chips x T_inference) and ``host_io`` (per
 streamed step) to static and events. Its report carries the leave-one-out error bands of
 the calibration (``snnc.hw_models.calibrate``) and warns when the network lies far outside
 the calibrated cores, steps or activity.
@@ -146,9 +146,7 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
     if parts is not None:
         fixed += structure.fixed_energy_terms(figures, chips, steps_per_inference,
                                               inference_time, deployment)
-        unpriced += [t for t in ("static", "management") if t not in {f.name for f in fixed}]
-    else:
-        unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
+    unpriced += [t for t in ("static", "overhead") if t not in {f.name for f in fixed}]
     bands, warnings = structure.uncertainty(figures, cores, steps_per_inference,
                                             _mean_rate(counters), deployment)
     return CostReport(
@@ -171,7 +169,7 @@ def estimate(chip: Chip, counters, *, steps_per_inference: int, batch: int = 1,
 
 # Fixed terms that CostReport.overhead sums: the fitted per-step overhead of an unstructured
 # model, the management power and host I/O of a structured one.
-_OVERHEAD_TERMS = ("overhead", "management", "host_io")
+_OVERHEAD_TERMS = ("overhead", "host_io")
 
 
 def _mean_rate(counters) -> float:
