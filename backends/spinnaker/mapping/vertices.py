@@ -3,7 +3,9 @@ them.
 
 - A neuron population is cut into contiguous slices of ``core.neurons_per_core`` atoms (the
   last one shorter: ``SplitterPopulationVertex._get_fixed_slices``), one PopulationVertex core
-  each; a SpikeSourceArray likewise, on cores of its own.
+  each. A SpikeSourceArray takes one core of its own whatever its size: its model sets no
+  limit (``AbstractPyNNModel.absolute_max_atoms_per_core = sys.maxsize``, checked on a virtual
+  board: 400 atoms on one core).
 - On-core delay span (``population_vertex.py``): a population whose slices need
   ``atom_bits = n_bits(min(size, neurons_per_core))`` takes ``2**(ring_buffer_index_bits -
   atom_bits - n_bits(synapse_types))`` ring-buffer delay slots, and the span it uses is
@@ -104,7 +106,8 @@ class Partition:
 def partition(net: Netlist, chip) -> Partition:
     """The machine vertices of ``net`` on ``chip``, checked against its memory."""
     per_core = chip.core.neurons_per_core
-    atoms = {p.name: max(1, min(p.size, per_core or p.size)) for p in net.pops}
+    atoms = {p.name: max(1, p.size if p.source else min(p.size, per_core or p.size))
+             for p in net.pops}
     spans = {p.name: _span(net, p.name, atoms[p.name], chip) for p in net.pops}
     delays = _delay_plans(net, spans, chip)
     blocks = tuple(_blocks(proj, atoms, spans, delays) for proj in net.projs)

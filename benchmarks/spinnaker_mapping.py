@@ -1,0 +1,189 @@
+"""snnc's SpiNNaker mapping against sPyNNaker 1!7.4.1's own, on the same random sparse network.
+
+The network (seeded): a SpikeSourceArray of --neurons/25 atoms and eight IF_curr_exp
+populations sharing the rest; each population receives three random projections (the source
+and two other populations: loops included) of --synapses/24 synapses each, uniform random
+pre and post atoms, delays of 1..40 steps (beyond the 32-step on-core span at 256 neurons
+per core: every sender gets DelayExtension cores).
+
+- snnc: ``map_netlist`` on the network's connection lists (what ``snnc compile`` maps after
+  lowering a graph; the IR stores dense matrices, which a 100k x 100k network would not fit,
+  so the benchmark starts at the netlist) and writing its JSON artefacts: partition into cores
+  with DelayExtensions and DTCM / SDRAM, placement on SpiNN-5 boards, keys, multicast trees,
+  tables, compression. Time: min and median over --rounds; memory: the process's peak RSS
+  (the network's arrays included).
+- sPyNNaker: the same populations and connection lists through ``FromListConnector`` in a
+  PyNN script run with ``virtual_board = True`` (a spynnaker.cfg in a temporary HOME),
+  ``sim.run(1)``: its whole host flow for a virtual board (splitting, placement, routing,
+  keys, tables, compression and the data-spec writing that builds the synaptic matrices on
+  the host), in a subprocess, timed from ``setup`` to the end of ``run``. It takes minutes at
+  full size: --peer-scale scales the network it maps (and snnc maps the same scaled network
+  beside it for the ratio); --peer-rounds rounds (1 by default: a round takes minutes).
+
+Printed: snnc's time and memory at full size with the PASS/FAIL of the issue's marks
+(<= 30 s, <= 4 GB), and the ratio sPyNNaker / snnc at the peer's size.
+Run from the repository root:
+    .venv/bin/python benchmarks/spinnaker_mapping.py [--peer-scale 0.1]
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core: set before numpy loads BLAS
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from snnc.backends.spinnaker.mapping import map_netlist  # noqa: E402
+from snnc.backends.spinnaker.mapping.netlist import Netlist, Pop, Proj  # noqa: E402
+from snnc.hw_models import load_chip  # noqa: E402
+
+SEED = 0
+POPULATIONS = 8
+LONGEST_DELAY = 40
+
+PEER = """
+import json, sys, time
+import numpy as np
+start = time.perf_counter()
+import pyNN.spiNNaker as sim
+data = np.load(sys.argv[1])
+sim.setup(timestep=1.0)
+pops = {}
+for name, size, source in json.loads(str(data["pops"])):
+    pops[name] = (sim.Population(size, sim.SpikeSourceArray(spike_times=[[1.0]] * size),
+                                 label=name) if source else
+                  sim.Population(size, sim.IF_curr_exp(), label=name))
+for k, (source, target) in enumerate(json.loads(str(data["projs"]))):
+    pre, post, delay = data[f"pre{k}"], data[f"post{k}"], data[f"delay{k}"]
+    conn = np.stack([pre, post, np.full(len(pre), 0.01), delay.astype(float)], axis=1)
+    sim.Projection(pops[source], pops[target], sim.FromListConnector(conn),
+                   receptor_type="excitatory")
+sim.run(1)
+mapped = time.perf_counter() - start
+from spynnaker.pyNN.data import SpynnakerDataView
+cores = {}
+for p in SpynnakerDataView.iterate_placemements():
+    if p.vertex.app_vertex is not None:
+        kind = type(p.vertex.app_vertex).__name__
+        cores[kind] = cores.get(kind, 0) + 1
+sim.end()
+print("PEER " + json.dumps({"seconds": mapped, "cores": cores}))
+"""
+
+
+def network(neurons: int, synapses: int, seed: int = SEED) -> Netlist:
+    """The benchmark's network (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    source = max(1, neurons // 25)
+    size = (neurons - source) // POPULATIONS
+    pops = [Pop("source", source, True)] + [Pop(f"pop{i}", size, False)
+                                            for i in range(POPULATIONS)]
+    per = synapses // (3 * POPULATIONS)
+    projs = []
+    for i in range(POPULATIONS):
+        for src in ("source", f"pop{(i + 1) % POPULATIONS}", f"pop{(i + 3) % POPULATIONS}"):
+            n_src = source if src == "source" else size
+            projs.append(Proj(src, f"pop{i}", rng.integers(0, n_src, per),
+                              rng.integers(0, size, per), rng.integers(1, LONGEST_DELAY + 1, per),
+                              f"{src}->pop{i}"))
+    return Netlist(tuple(pops), tuple(projs))
+
+
+def time_snnc(net: Netlist, rounds: int) -> tuple[list[float], object]:
+    chip = load_chip("spinnaker1")
+    times, mapping = [], None
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            mapping = map_netlist(net, chip)
+            mapping.write(out)
+            times.append(time.perf_counter() - start)
+    return times, mapping
+
+
+def time_spynnaker(net: Netlist, rounds: int, timeout: float) -> list[dict]:
+    """sPyNNaker's virtual-board mapping of ``net`` in a subprocess, per round."""
+    found = []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        home = folder / "home"
+        home.mkdir()
+        (home / ".spynnaker.cfg").write_text("[Machine]\nversion = 5\nvirtual_board = True\n")
+        (folder / "peer.py").write_text(PEER)
+        arrays = {"pops": json.dumps([[p.name, p.size, p.source] for p in net.pops]),
+                  "projs": json.dumps([[p.source, p.target] for p in net.projs])}
+        for k, p in enumerate(net.projs):
+            arrays.update({f"pre{k}": p.pre, f"post{k}": p.post, f"delay{k}": p.delay})
+        np.savez(folder / "net.npz", **arrays)
+        for _ in range(rounds):
+            done = subprocess.run([sys.executable, "-W", "ignore", folder / "peer.py",
+                                   folder / "net.npz"], capture_output=True, text=True,
+                                  cwd=folder, env={**os.environ, "HOME": str(home)},
+                                  timeout=timeout)
+            if done.returncode:
+                raise SystemExit(f"sPyNNaker failed: {(done.stdout + done.stderr)[-2000:]}")
+            line = next(x for x in done.stdout.splitlines() if x.startswith("PEER "))
+            found.append(json.loads(line[len("PEER "):]))
+    return found
+
+
+def kinds(mapping) -> dict:
+    names = {"population": "PopulationVertex", "source": "SpikeSourceArrayVertex",
+             "delay": "DelayExtensionVertex"}
+    out: dict[str, int] = {}
+    for v in mapping.part.vertices:
+        out[names[v.kind]] = out.get(names[v.kind], 0) + 1
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--neurons", type=int, default=100_000, help="neurons in all")
+    parser.add_argument("--synapses", type=int, default=10_000_000, help="synapses in all")
+    parser.add_argument("--rounds", type=int, default=3, help="snnc rounds (min, median)")
+    parser.add_argument("--peer-scale", type=float, default=1.0,
+                        help="the share of --neurons and --synapses sPyNNaker maps")
+    parser.add_argument("--peer-rounds", type=int, default=1, help="sPyNNaker rounds")
+    parser.add_argument("--peer-timeout", type=float, default=1800, help="s per peer round")
+    parser.add_argument("--no-peer", action="store_true", help="time snnc only")
+    args = parser.parse_args()
+
+    net = network(args.neurons, args.synapses)
+    times, mapping = time_snnc(net, args.rounds)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
+    print(f"network: {args.neurons} neurons, {net.synapses} synapses, delays 1..{LONGEST_DELAY}")
+    print(f"snnc mapping: {mapping.summary()}")
+    print(f"snnc: min {min(times):.2f} s, median {statistics.median(times):.2f} s over "
+          f"{len(times)} rounds; peak memory {peak:.2f} GiB")
+    print(f"  {'PASS' if min(times) <= 30 else 'FAIL'} <= 30 s, "
+          f"{'PASS' if peak <= 4 else 'FAIL'} <= 4 GB")
+    if args.no_peer:
+        return
+    scaled = (net if args.peer_scale == 1 else
+              network(int(args.neurons * args.peer_scale), int(args.synapses * args.peer_scale)))
+    ours, small = (times, mapping) if scaled is net else time_snnc(scaled, args.rounds)
+    theirs = time_spynnaker(scaled, args.peer_rounds, args.peer_timeout)
+    seconds = [t["seconds"] for t in theirs]
+    print(f"at {args.peer_scale:g} of the size ({sum(p.size for p in scaled.pops)} neurons, "
+          f"{scaled.synapses} synapses):")
+    print(f"  cores snnc {kinds(small)}, sPyNNaker {theirs[0]['cores']}")
+    print(f"  sPyNNaker virtual board: min {min(seconds):.1f} s, median "
+          f"{statistics.median(seconds):.1f} s over {len(seconds)} round(s); snnc min "
+          f"{min(ours):.2f} s, median {statistics.median(ours):.2f} s")
+    print(f"  ratio sPyNNaker / snnc: {min(seconds) / min(ours):.0f}x (min), "
+          f"{statistics.median(seconds) / statistics.median(ours):.0f}x (median)")
+
+
+if __name__ == "__main__":
+    main()
