@@ -1,9 +1,11 @@
 """The Loihi cost model against the published measurements, and its arithmetic by hand.
 
 The keyword spotter (Loihi 1) and PilotNet (Loihi 2) are rebuilt (``tests.loihi_workloads``),
-run on the engine and costed. Their static power is measured and their per-step overheads
-were fitted to these same rebuilds (see the chip files), so those checks guard the fit; the
-branch delta (events only, nothing fitted) and the events-alone bound are predictions.
+run on the engine and costed with the structured model (``hw_models/cost_structure.py``),
+whose free parameters ``snnc.hw_models.calibrate`` fitted on these and the other published
+cases (its leave-one-out is tested in test_calibration.py); these checks guard the fit on all
+cases. The branch delta (events at SANA-FE's figures) and the events-alone bound are
+predictions.
 """
 import dataclasses
 import json
@@ -43,7 +45,8 @@ def loihi1():
 
 @pytest.fixture(scope="module")
 def kws(loihi1):
-    return estimate(loihi1, kws_counters(loihi1), steps_per_inference=W.KWS_STEPS)
+    return estimate(loihi1, kws_counters(loihi1), steps_per_inference=W.KWS_STEPS,
+                    deployment="streamed")
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +57,10 @@ def pilotnet():
     m = chip.measurements["pilotnet_lif"]
     placement = W.spread(net, m.cores, chip.core.neurons_per_core,
                          chip.topology.cores_per_chip)
+    kinds = {c.name: "conv" for c in net.connections if c.name.split("->")[1][:4] == "conv"}
     return estimate(chip, rec.counters, steps_per_inference=W.PILOTNET_STEPS,
-                    placement=placement, model="calibrated"), m
+                    placement=placement, model="calibrated", deployment="bias",
+                    synapse_kinds=kinds), m
 
 
 def test_kws_within_2x_of_measured(kws, loihi1):
@@ -65,16 +70,18 @@ def test_kws_within_2x_of_measured(kws, loihi1):
     assert within(kws.total, m.energy_per_inference_total)
     assert within(kws.inference_rate, m.inference_rate)
     assert kws.events < 0.05 * kws.dynamic  # the lesson: overhead, not events
+    assert kws.deployment == "streamed" and "host I/O (streamed)" in kws.format()
 
 
 def test_kws_branch_adds_the_measured_event_energy(loihi1, kws):
     """One branch of 10 random 256-neuron layers: the event energy it adds (Davies 2018
     per-event figures, nothing fitted) against the ~17 uJ measured per branch."""
     branch = estimate(loihi1, kws_counters(loihi1, branches=1),
-                      steps_per_inference=W.KWS_STEPS)
+                      steps_per_inference=W.KWS_STEPS, deployment="streamed")
     delta = branch.events - kws.events
     assert within(delta, loihi1.measurements["kws_branch"].energy_per_inference_dynamic)
-    assert branch.overhead == kws.overhead  # the same chip: the overhead does not move
+    # the same chip and step: the running power over the run does not move
+    assert branch.overhead == pytest.approx(kws.overhead, rel=0.01)
 
 
 def all_spiking_counters(network, steps: int) -> Counters:
@@ -89,12 +96,13 @@ def all_spiking_counters(network, steps: int) -> Counters:
 def test_events_alone_underpredict_kws(loihi1, kws):
     """Events x Davies Table 2 alone fall far short of the measured dynamic energy: at most
     41 uJ of 271 even if every neuron spiked every step (energy_cases.md), and ~55x short at
-    the rebuild's 5-15% rates."""
+    the rebuild's 5-15% rates. SANA-FE's silicon-calibrated figures (the calibrated model's
+    events) are higher, and still far short."""
     measured = loihi1.measurements["kws"].energy_per_inference_dynamic
     davies = estimate(loihi1, kws_counters(loihi1), steps_per_inference=W.KWS_STEPS,
                       model="davies2018")
-    assert davies.events == pytest.approx(kws.events)
-    assert measured / davies.events > 16
+    assert 1.2 < kws.events / davies.events < 2.5  # 35.5 vs 23.6 pJ, 72.8 vs 52 pJ, ...
+    assert measured / davies.events > 16 and measured / kws.events > 16
     net = to_engine(W.kws(0), loihi1)
     bound = estimate(loihi1, all_spiking_counters(net, W.KWS_STEPS),
                      steps_per_inference=W.KWS_STEPS, model="davies2018")
@@ -118,6 +126,7 @@ def test_pilotnet_within_2x_of_measured(pilotnet):
     evidence = {t.name: t.evidence for t in report.terms}
     assert evidence["static"] == "measured" and evidence["overhead"] == "calibrated"
     assert evidence["synaptic_ops"] == "estimated"
+    assert report.deployment == "bias" and "host_io" not in evidence
 
 
 def test_pilotnet_per_layer_and_per_core(pilotnet):
@@ -143,24 +152,45 @@ def hand_counters() -> Counters:
 
 
 def test_terms_by_hand(loihi1):
+    """The structured model's every term counted by hand on two steps of one core: step =
+    management + barrier (one tile) + the core's work; energy = (static + management power)
+    x time + events at SANA-FE's figures (the calibrated model's events_from)."""
     r = estimate(loihi1, hand_counters(), steps_per_inference=2)
-    d, c, t = loihi1.energy["davies2018"], loihi1.energy["calibrated"], loihi1.timing
-    work = [6 * t.synaptic_op + 4 * t.neuron_update_inactive
-            + 1 * (t.neuron_update - t.neuron_update_inactive),
-            2 * t.synaptic_op + 4 * t.neuron_update_inactive
-            + 2 * (t.neuron_update - t.neuron_update_inactive)]
-    assert r.inference_time == pytest.approx(2 * c.step_overhead_time + sum(work))
+    s, c, t = loihi1.energy["sanafe"], loihi1.energy["calibrated"], loihi1.timing
+    spike = t.neuron_update - t.neuron_update_inactive + t.spike_local
+    work = [6 * t.synaptic_op + 4 * t.neuron_update_inactive + 1 * spike,
+            2 * t.synaptic_op + 4 * t.neuron_update_inactive + 2 * spike]
+    fixed = c.management_time + t.barrier_sync_min  # one tile: Davies' 1-tile barrier
+    assert r.deployment == "preloaded" and r.step_overhead_time == pytest.approx(fixed)
+    assert r.inference_time == pytest.approx(2 * fixed + sum(work))
     terms = {x.name: x.energy for x in r.terms}
     assert terms["static"] == pytest.approx(c.static_power * r.inference_time)
-    assert terms["overhead"] == pytest.approx(2 * c.step_overhead_energy)
-    assert terms["synaptic_ops"] == pytest.approx(8 * d.synaptic_op)
-    assert terms["neuron_updates"] == pytest.approx(
-        8 * d.neuron_update_inactive + 3 * (d.neuron_update - d.neuron_update_inactive))
-    assert terms["messages"] == pytest.approx(4 * d.spike_local)  # 4 input spikes x 1 core
+    assert terms["overhead"] == pytest.approx(c.management_power * r.inference_time)
+    assert terms["synaptic_ops"] == pytest.approx(8 * s.synaptic_op)
+    assert terms["neuron_updates"] == pytest.approx(8 * (s.neuron_update + s.neuron_access))
+    assert terms["spikes_out"] == pytest.approx(3 * s.spike_out)
+    assert terms["messages"] == pytest.approx(4 * s.message_out)  # 4 input spikes x 1 core
     assert r.total == pytest.approx(sum(terms.values()))
-    assert "spikes_out" in r.unpriced  # Davies 2018 gives no spike-out energy
+    assert "host_io" not in terms and "hops (no routes given)" in r.unpriced
     halved = estimate(loihi1, hand_counters(), steps_per_inference=2, batch=2)
     assert halved.inferences == 2 and halved.events == pytest.approx(r.events / 2)
+
+
+def test_streamed_adds_the_host_loop_and_its_energy(loihi1):
+    c = loihi1.energy["calibrated"]
+    pre = estimate(loihi1, hand_counters(), steps_per_inference=2)
+    streamed = estimate(loihi1, hand_counters(), steps_per_inference=2, deployment="streamed")
+    bias = estimate(loihi1, hand_counters(), steps_per_inference=2, deployment="bias")
+    assert bias.inference_time == pre.inference_time and bias.deployment == "bias"
+    assert streamed.inference_time == pytest.approx(pre.inference_time
+                                                    + 2 * c.io_time_streamed)
+    io = next(t for t in streamed.terms if t.name == "host_io")
+    assert io.energy == pytest.approx(2 * c.io_energy_streamed) and io.evidence == "calibrated"
+    assert streamed.to_dict()["deployment"] == "streamed"
+    assert streamed.error_bands["energy"]["factor"] == c.energy_error_streamed
+    assert pre.error_bands["step_time"]["factor"] == c.time_error
+    with pytest.raises(CostModelError, match="deployment 'host' is not one of streamed"):
+        estimate(loihi1, hand_counters(), steps_per_inference=2, deployment="host")
 
 
 def test_placement_hops_and_chips(loihi1):
@@ -169,11 +199,28 @@ def test_placement_hops_and_chips(loihi1):
                  hops={"in->a": 10})
     assert (r.chips, r.cores) == (2, 2)
     terms = {x.name: x.energy for x in r.terms}
-    d, c = loihi1.energy["davies2018"], loihi1.energy["calibrated"]
-    assert terms["overhead"] == pytest.approx(2 * 2 * c.step_overhead_energy)
-    assert terms["hops"] == pytest.approx(10 * (d.hop_ew + d.hop_ns) / 2)
-    assert terms["messages"] == pytest.approx(4 * 2 * d.spike_local)
+    s, c, t = loihi1.energy["sanafe"], loihi1.energy["calibrated"], loihi1.timing
+    # two chips: one chip-sync doubling on top of management and a one-tile barrier
+    assert r.step_overhead_time == pytest.approx(c.management_time + t.barrier_sync_min
+                                                 + c.chip_sync_time)
+    assert terms["overhead"] == pytest.approx(2 * c.management_power * r.inference_time)
+    assert terms["hops"] == pytest.approx(10 * (s.hop_ew + s.hop_ns) / 2)
+    assert terms["messages"] == pytest.approx(4 * 2 * s.message_out)
     assert [core.synaptic_ops for core in r.per_core] == [4, 4]
+
+
+def test_far_outside_the_calibrated_range_is_flagged(loihi1):
+    c = loihi1.energy["calibrated"]
+    cores = 4 * c.calibrated_cores_max + 1
+    placement = {"a": [(k, k // 128, 1) for k in range(cores)]}
+    counters = Counters(spikes={"in": np.array([3, 1]), "a": np.array([1, 2])},
+                        synaptic_events={"in->a": np.array([6, 2])},
+                        neuron_updates={"a": np.array([cores, cores])})
+    r = estimate(loihi1, counters, steps_per_inference=2, placement=placement)
+    text = "\n".join(r.warnings)
+    assert f"cores {cores} is far outside" in text and "steps per inference 2" in text
+    assert "warning: cores" in r.format()
+    assert not estimate(loihi1, kws_counters(loihi1), steps_per_inference=W.KWS_STEPS).warnings
 
 
 @pytest.mark.parametrize("kwargs, message", [
