@@ -272,3 +272,19 @@ def test_report_prices_the_mapping_with_traffic_and_load(tmp_path):
     assert cost["load"]["budget_cycles"] == 200000 and cost["load"]["time_scale_factor"] == 1
     assert entry["mapping"]["router_entries"] == {"need": 2, "limit": 1023, "unit": "entries",
                                                   "uncompressed": 2}
+
+
+def test_compile_refuses_in_one_line_what_does_not_fit(tmp_path, capsys):
+    """``snnc compile --chips 1`` of 4,000 neurons (16 cores, a source and its
+    DelayExtension: 18 cores, 2 chips): exit status 2, one line naming the need and limit."""
+    from snnc.cli import main
+    from snnc.frontends import write_nir
+    from tests.backends.spinnaker.test_spinnaker_mapping_vs_spynnaker import two_chips
+
+    write_nir(two_chips(), tmp_path / "two.nir")
+    code = main(["compile", str(tmp_path / "two.nir"), "-t", "spinnaker1", "--dt", "1e-3",
+                 "--chips", "1", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err == ["snnc: error: network needs 18 cores = 2 SpiNNaker chips, more than the 1 "
+                   "chips given (--chips); largest: node 'lif' on 16 cores"]

@@ -4,11 +4,11 @@ the same compile wrote (a spynnaker.cfg with ``virtual_board = True`` in a tempo
 
 Measured (asserted below):
 
-| network | cores snnc / sPyNNaker (neuron, source, DelayExtension) | entries per chip, uncompressed -> pair-compressed, snnc / sPyNNaker |
+| network | cores (neuron, source, DelayExtension) | entries per chip, uncompressed -> compressed |
 |-|-|-|
-| digits (128 + 10 LIF) | 2, 1, 0 / 2, 1, 0 | (0, 0): 2 -> 2 / 2 -> 2 |
-| long delays (16 -> 256 LIF, delays to 100 steps) | 1, 1, 1 / 1, 1, 1 | (0, 0): 2 -> 2 / 2 -> 2 |
-| two chips (100 -> 4,000 LIF, delays to 40 steps) | 16, 1, 1 / 16, 1, 1 | 2 chips x (2 -> 2) / 3 chips x (2 -> 2) |
+| digits (128 + 10 LIF) | 2, 1, 0 both | (0, 0): 2 -> 2 both |
+| long delays (16 -> 256 LIF, to 100 steps) | 1, 1, 1 both | (0, 0): 2 -> 2 both |
+| two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 2 chips (3 in sPyNNaker), 2 -> 2 |
 
 Keys: every sending core's key and mask equal sPyNNaker's (ZonedRoutingInfoAllocator).
 Differences, by design: sPyNNaker adds system cores (an ExtraMonitorSupport on every chip, a
