@@ -199,6 +199,8 @@ def _plan(graph: Graph, node: n.Neuron, inputs: dict, spec: _Widths, setting: Se
         bound = _readout_bound(graph, node, factor, settle, inputs)
         scale = min(scale, _pow2_scale(factor, _vth_top(spec) / (2 * bound)))
         report["v_bound"] = bound
+    elif atrlif:
+        scale, report["v_bound"] = _headroom(graph, node, factor, settle, inputs, spec, scale)
     hw = {"format": "loihi", "dv": compact(dv), "du": compact(du), "scale": scale,
           **({"reset": RESET} if atrlif else {})}
     report.update(dv=_shown(hw["dv"]), du=_shown(hw["du"]), scale=scale,
@@ -222,6 +224,21 @@ def _scale(graph: Graph, node: n.Neuron, factor: np.ndarray, inputs: dict, spec:
     if peak > 0:
         limits.append(spec.state_limit / peak)
     return _pow2_scale(factor, min(limits, default=None))
+
+
+def _headroom(graph: Graph, node: n.Neuron, factor: np.ndarray, settle: np.ndarray,
+              inputs: dict, spec: _Widths, scale: float) -> tuple[float, float]:
+    """An ATRLIF LIF's scale with room for v above threshold: a subtract reset takes only
+    v_threshold per spike, so a strong drive carries v up to the readouts' bound (it only
+    lowers v); S keeps twice that within the state width, where v would saturate, but not
+    below the S whose threshold still has 8 bits (theta_0 >= 255: the weight grid's
+    precision either way). An IF has no such bound (no leak): its S is not lowered."""
+    theta = float(np.max(node.v_threshold))
+    floor = _pow2_scale(factor, (255 << spec.threshold_shift) / theta) if theta > 0 else 0.0
+    if not np.all(settle > 0):
+        return min(scale, floor), float("inf")
+    bound = _readout_bound(graph, node, factor, settle, inputs)
+    return min(scale, max(_pow2_scale(factor, spec.state_limit / (2 * bound)), floor)), bound
 
 
 def _pow2_scale(factor: np.ndarray, limit: float | None) -> float:
