@@ -221,6 +221,7 @@ def report(args: argparse.Namespace) -> None:
 
     if args.output:
         check_output_file(args.output)
+    _check_streaming(args)
     stages = Stages(quiet=args.quiet)
     with stages.stage("loading the model"):
         graph, options, calibration = load(args)
@@ -266,7 +267,6 @@ def report_streamed(args, graph, names, options, calibration, compiled_for, prog
     from .report import report_streamed as build
     from .results import BatchOutputs
 
-    _check_streaming(args)
     if args.resume and not args.output:
         raise OptionError("--resume continues a report written with -o FILE: give -o")
     scratch = Path(args.output).resolve().parent if args.output else None

@@ -140,12 +140,12 @@ def report_streamed(graph: Graph, targets: list[str], options: SimOptions, batch
             entries[name] = {"description": target.description, "error": str(error)}
             errors.append(error)
     state = (parts.load_state() if parts is not None else None) or {"done": 0, "runs": {}}
-    with stages.bar("streaming batches", len(batches), "batches") as progress:
+    label = f"simulating {len(batches)} batches of {batches.size} rows"
+    with stages.stage(label), stages.bar(label, len(batches), "batches") as progress:
         progress.advance(state["done"])
         for k in range(state["done"], len(batches)):
-            with stages.stage("simulating streamed batches"):
-                _fold_batch(state, graph, compiled, options, batches.batch(k),
-                            batches.batch_labels(k), k == 0)
+            _fold_batch(state, graph, compiled, options, batches.batch(k),
+                        batches.batch_labels(k), k == 0)
             state["done"] = k + 1
             if parts is not None:
                 parts.save_state(state)

@@ -128,9 +128,11 @@ def test_streaming_refusals_are_one_line(tmp_path, capsys):
     assert main(["simulate", MODEL, "-i", str(inputs), "--dt", "1e-3", "--batch-size", "8"]) == 2
     (tmp_path / "empty").mkdir()
     assert simulate(tmp_path / "empty", tmp_path / "o.npz", "--batch-size", "8") == 2
+    assert main(["report", MODEL, "-i", str(inputs), "--batch-size", "8", "--resume"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 3 and all(e.startswith("snnc: error: ") for e in errors)
+    assert len(errors) == 4 and all(e.startswith("snnc: error: ") for e in errors)
     assert "--batch-size" in errors[0] and "-o OUT.npz" in errors[1] and "no .npz" in errors[2]
+    assert "give -o" in errors[3]
 
 
 def report(inputs, out, *flags):
