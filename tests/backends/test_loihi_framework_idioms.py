@@ -4,8 +4,9 @@ cannot run is refused in one line that says why.
 
 - the tutorial's loop over steps (traced, init_leaky()) with zero reset, Leaky and Synaptic
   (a Leaky's immediate zero reset is Lava's v <- 0);
-- snnTorch's default subtract reset: refused by name; with ``reset-approx`` in the
-  pipeline it runs (zero reset), and its agreement with the float model is reported;
+- snnTorch's default subtract reset: Leaky runs exactly (ATRLIF with a self-connection);
+  Synaptic is refused by name; with ``reset-approx`` in the pipeline both run (zero reset),
+  and its agreement with the float model is reported;
 - per-neuron beta and threshold: split losslessly by the default pipeline's
   ``split-populations`` (without it: "dv differs per neuron");
 - an ``output=True`` layer's membrane output.
@@ -92,13 +93,23 @@ def test_tutorial_loop_zero_reset_runs_in_lava_as_simulated(lava, tmp_path):
     _script_equals_simulate(graph, x, tmp_path)
 
 
-def test_default_subtract_reset_is_refused_with_the_reason_and_the_option():
+def test_default_subtract_reset_runs_in_lava_as_simulated(lava, tmp_path):
+    """snnTorch's default (subtract, reset delay) Leaky: a reset-free ATRLIF with an
+    inhibitory self-connection, exact (see test_loihi_subtract_reset)."""
     x = _spikes(2)
     graph = from_snntorch(Tutorial("subtract"), torch.from_numpy(x))
+    _, records = _script_equals_simulate(graph, x, tmp_path)
+    quantize = next(r for r in records if r.applied.name == "quantize").report
+    assert quantize["atrlif"] == ["lif1", "lif2"]
+
+
+def test_synaptic_default_subtract_reset_is_refused_with_the_reason_and_the_option():
+    x = _spikes(2)
+    graph = from_snntorch(Tutorial("subtract", synaptic=True), torch.from_numpy(x))
     options = SimOptions(dt=graph.metadata["dt"])
     quantized = LOIHI2.compile(graph, options)[0]
-    with pytest.raises(OptionError, match=r"population 'lif1': a subtract reset .* keeps "
-                                          r"v - threshold.*reset-approx"):
+    with pytest.raises(OptionError, match=r"population 'lif1': a subtract reset on CubaLIF .* "
+                                          r"keeps v - threshold.*reset-approx"):
         target.simulate(quantized, {"input": x}, options)
 
 
