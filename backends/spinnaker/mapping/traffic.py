@@ -109,7 +109,8 @@ def cycles(mapping, chip, counters, activity, batch: int) -> np.ndarray:
 
 
 def load(mapping, chip, counters, activity, batch: int) -> dict:
-    """The per-step ARM load: budget, busiest core and step, overruns, time_scale_factor."""
+    """The per-step ARM load: budget, busiest core and step, each core's most cycles in a step
+    (by vertex id), overruns, time_scale_factor."""
     budget = chip.timing.clock * chip.timing.timestep
     work = cycles(mapping, chip, counters, activity, batch)
     if not work.size:
@@ -128,6 +129,7 @@ def load(mapping, chip, counters, activity, batch: int) -> dict:
             "busiest_core": int(core), "busiest_population": mapping.part.vertices[core].app,
             "busiest_step": int(step), "mean_cycles": float(work.mean()),
             "utilisation": most / budget, "overruns": overruns,
+            "per_core_most_cycles": [round(float(c), 1) for c in work.max(axis=1)],
             "time_scale_factor": max(1, math.ceil(most / budget))}
 
 
