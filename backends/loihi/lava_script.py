@@ -168,13 +168,14 @@ def join_components(net, procs):
 
 def recorded_vars(net, probes):
     """(population, var) pairs to monitor: each output's spikes (a readout's v), the probes."""
-    pops = {pop["name"] for pop in net["populations"]}
+    current = {pop["name"]: "i" if pop.get("model") == "ATRLIF" else "u"
+               for pop in net["populations"]}
     records = [(out["population"], "v" if out["readout"] else "s_out") for out in net["outputs"]]
     for probe in probes:
         pop, _, var = probe.rpartition(".")
-        if pop not in pops or var not in ("u", "v", "i"):
-            fail(f"--probe {probe}: expected POP.v, POP.u (an ATRLIF: POP.i) with POP one of "
-                 f"{sorted(pops)}")
+        if pop not in current or var not in ("v", current[pop]):
+            fail(f"--probe {probe}: expected POP.v or POP.u (POP.i on an ATRLIF) with POP one "
+                 f"of {sorted(current)}")
         records.append((pop, var))
     if not records:
         fail("nothing to record: the network has no outputs and no --probe was given")
