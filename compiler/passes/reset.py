@@ -3,10 +3,14 @@
 ``reset-approx{to=zero}`` sets every spiking population whose reset is ``subtract``,
 ``subtract_next`` or ``zero_next`` (snnTorch's default subtract reset, with or without reset
 delay, and Synaptic's delayed zero reset) to ``zero`` (v <- 0 on a spike, Lava's LIF), keeping
-everything else. Lossy and opt-in: a subtract reset keeps v - threshold after a spike, and
-every Lava 0.10 LIF process sets v <- 0 and sends only spikes, so no process network keeps that
-residual (see ``snnc.backends.loihi.target``). The report lists the changed populations and,
-with calibration input, the output agreement with the unchanged graph (``fidelity``).
+everything else. Lossy and opt-in. The Loihi targets run a LIF or IF with ``subtract_next``
+(snnTorch Leaky's default) exactly without it, as a reset-free ATRLIF with an inhibitory
+self-connection (``snnc.backends.loihi.subtract``); what they refuse, and this pass makes
+runnable, is a CubaLIF's subtract reset (snnTorch Synaptic), an immediate subtract and the
+delayed zero reset (``snnc.backends.loihi.resets`` says why). Applied to every such
+population, Leaky ones included, when it is in the pipeline. The report lists the changed
+populations and, with calibration input, the output agreement with the unchanged graph
+(``fidelity``).
 """
 from __future__ import annotations
 
