@@ -55,8 +55,8 @@ def _lines(chip: str, params: dict, owners: dict, rows, bands: dict, ranges: dic
                     f"clocks; the sister figure for {other} is fitted apart); "),
     ]
     for key, value in bands.items():
-        field = key.replace("energy", "energy_error").replace("time", "time_error") \
-            if not key.startswith("energy") else key.replace("energy", "energy_error")
+        kind, _, tail = key.partition("_")  # "energy" / "time", then "" or "streamed"
+        field = f"{kind}_error" + (f"_{tail}" if tail else "")
         what = "streamed cases" if key.endswith("streamed") else "preloaded and bias cases"
         out.append(_quantity(field, round(value, 3), "1", "calibrated",
                              f"the largest leave-one-out ratio of the {what} "

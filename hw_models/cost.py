@@ -187,8 +187,7 @@ def _barrier_steps(chip: Chip, figures: _Figures, per_core: list[dict], batch: i
     work = _core_work(chip, per_core) / batch  # (cores, steps)
     if parts is not None:
         overhead_time = sum(p.seconds for p in parts)
-        time_source = " + ".join(f"{p.name} {p.seconds * 1e6:.3g} us [{p.evidence}]"
-                                 for p in parts)
+        time_source = " + ".join(p.name for p in parts)  # each listed with its source
     else:
         overhead_time, time_source = _overhead_time(chip, figures)
     return work, overhead_time + work.max(axis=0), overhead_time, time_source
