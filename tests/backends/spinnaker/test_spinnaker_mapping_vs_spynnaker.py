@@ -10,11 +10,13 @@ Measured (asserted below):
 | long delays (16 -> 256 LIF, to 100 steps) | 1, 1, 1 both | (0, 0): 2 -> 2 both |
 | two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 2 chips (3 in sPyNNaker), 2 -> 2 |
 
-Keys: every sending core's key and mask equal sPyNNaker's (ZonedRoutingInfoAllocator).
+Keys: every sending core's key and mask equal sPyNNaker's (flexible ZonedRoutingInfoAllocator,
+4 colour bits). Both compress a table only when it does not fit, so these small tables stay as
+they are (the compressor itself is checked against PACMAN's in test_spinnaker_mapping.py).
 Differences, by design: sPyNNaker adds system cores (an ExtraMonitorSupport on every chip, a
 packet gatherer on (0, 0)) that snnc does not count; with them a virtual chip keeps 15-16
-application cores, snnc's model 16, so where a network spills over chips the two place
-different cores on each chip and the per-chip table sizes differ (totals compared instead).
+application cores, snnc's model 16, so a network that spills over chips lands on different
+chips (the two-chip network: 2 chips in snnc, 3 in sPyNNaker, every table 2 entries).
 """
 import json
 import os
