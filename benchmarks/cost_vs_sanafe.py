@@ -4,7 +4,7 @@ simulator a user would pick instead, on the same networks with the same spike ac
     .venv/bin/pip install sanafe==2.2.9    # GPL: the optional "benchmark" extra only
     .venv/bin/python benchmarks/cost_vs_sanafe.py [--rounds 3]
 
-Each network is a calibration rebuild (``snnc.hw_models.calibration_workloads``), run once on
+Each network is a calibration rebuild (``snnc.backends.loihi.calibration_workloads``), run once on
 snnc's engine. SANA-FE gets the same neurons on the same cores of its Loihi preset
 (``sanafe.load_loihi()``, arch/loihi.yaml) and *replays* the engine's spikes: every population
 is a group of SANA-FE LIFs (threshold 0.5, no leak, reset 0) driven one to one by an input
@@ -30,9 +30,9 @@ import numpy as np
 
 from snnc.backends.engine import run
 from snnc.backends.loihi import to_engine
-from snnc.hw_models import calibration_workloads as W
+from snnc.backends.loihi import calibration_workloads as W
 from snnc.hw_models import load_chip
-from snnc.hw_models.calibration_cases import memory_placement
+from snnc.backends.loihi.calibration_cases import memory_placement
 from snnc.hw_models.cost import estimate
 
 

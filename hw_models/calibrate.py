@@ -3,8 +3,11 @@
 provenance into ``loihi1.toml`` and ``loihi2.toml``, and print the leave-one-out errors: for
 each case, fit on all the others and predict it.
 
-    python -m snnc.hw_models.calibrate            # fit, print, write the chip files
-    python -m snnc.hw_models.calibrate --dry-run  # fit and print only
+    python -m snnc.backends.loihi.calibrate            # fit, print, write the chip files
+    python -m snnc.backends.loihi.calibrate --dry-run  # fit and print only
+
+(The rebuilds run on the Loihi backend, which hw_models never imports, tests/
+test_architecture.py; so the command lives there and calls ``main`` here with its cases.)
 
 The fit is least squares in log(predicted / measured) over every measured quantity (step
 time, dynamic and total energy per inference), the parameters bounded below by zero
@@ -24,12 +27,11 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from .calibration_cases import Case, all_cases
+from .calibration_cases import Case
 
 PARAMETERS = ("management_time", "chip_sync_time", "io_time_streamed", "sweep_io_time",
               "io_energy_streamed", "management_power_loihi1", "management_power_loihi2")
@@ -161,12 +163,17 @@ def branch_check(cases: list[Case], p: dict) -> str:
             f"of it events at SANA-FE's figures) against about 17 uJ measured (energy_cases.md 1)")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snnc.hw_models.calibrate",
+def main(argv: Optional[list[str]] = None, cases: Optional[list[Case]] = None) -> int:
+    """Fit ``cases`` (the backend's rebuilds), print the leave-one-out table, write the
+    chip files unless --dry-run."""
+    parser = argparse.ArgumentParser(prog="python -m snnc.backends.loihi.calibrate",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true", help="fit and print; write nothing")
     args = parser.parse_args(argv)
-    cases = all_cases()
+    if cases is None:
+        print("snnc.hw_models.calibrate: the cases are rebuilt on the Loihi backend; run "
+              "python -m snnc.backends.loihi.calibrate")
+        return 2
     params, rows = leave_one_out(cases)
     print("fitted parameters (all cases):")
     owners = constrained(cases)
