@@ -95,7 +95,11 @@ class Synapses:
         self.n_out, self.n_in = weights.shape
         if delays.ndim:
             self.delays, _ = _slots(delays[nonzero])
-            self._stack = np.stack([np.where(delays == d, weights, 0) for d in self.delays])
+            # one delay shared by every synapse (the usual case): the matrix is its only slot,
+            # as it is for a scalar delay; a per-slot copy took 38 % of SpiNNaker's mapping
+            # memory at 1e5 neurons (benchmarks/scale.py)
+            self._stack = weights[None] if len(self.delays) == 1 else np.stack(
+                [np.where(delays == d, weights, 0) for d in self.delays])
         else:
             self.delays, self._stack = delays.reshape(1), weights[None]
         self._set_counts(nonzero.sum(axis=0))
