@@ -77,6 +77,14 @@ def formats() -> dict[str, Format]:
     return {f.name: f for kind in family_kinds() for f in get_family(kind).formats}
 
 
+def recording_types() -> tuple[type, type]:
+    """(Recording, Counters): what every target's ``simulate`` returns and counts, for the
+    compiler to rebuild saved running totals without reaching into the engine."""
+    from snnc.backends.engine.recording import Counters, Recording
+
+    return Recording, Counters
+
+
 def _load(where: str):
     module, attribute = where.split(":")
     return getattr(import_module(module), attribute)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -113,6 +112,10 @@ class BatchOutputs:
     def part(self, k: int) -> Path:
         return self.parts / f"batch-{k:06d}.npz"
 
+    def _open(self, k: int):
+        path = self.part(k)
+        return np.load(path, allow_pickle=False)
+
     def done(self, k: int) -> bool:
         return self.part(k).is_file()
 
@@ -131,7 +134,7 @@ class BatchOutputs:
         rows = 0
         for k in range(count):
             rows_here = 0
-            with np.load(self.part(k)) as part:
+            with self._open(k) as part:
                 for key in part.files:
                     kind, _, name = key.partition("/")
                     if kind == "spikes":
@@ -147,7 +150,7 @@ class BatchOutputs:
 
     def join(self, options: SimOptions, count: int) -> None:
         """OUT.npz from parts 0..count-1: outputs by name, states "node.var", dt."""
-        with np.load(self.part(0)) as first:
+        with self._open(0) as first:
             keys = [k for k in first.files if not k.startswith("spikes/")]
         with atomic_path(self.path) as tmp:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -164,7 +167,7 @@ class BatchOutputs:
         """One array of every part, joined along the batch axis into a .npy file."""
         shapes, dtype = [], None
         for k in range(count):
-            with np.load(self.part(k)) as part:  # one batch in memory at a time
+            with self._open(k) as part:  # one batch in memory at a time
                 header = part[key]
                 shapes.append(header.shape)
                 dtype = header.dtype
@@ -173,7 +176,7 @@ class BatchOutputs:
         out = np.lib.format.open_memmap(target, mode="w+", dtype=dtype, shape=total)
         at = 0
         for k, shape in enumerate(shapes):
-            with np.load(self.part(k)) as part:
+            with self._open(k) as part:
                 out[:, at:at + shape[1]] = part[key]
             at += shape[1]
         out.flush()
@@ -181,15 +184,24 @@ class BatchOutputs:
         return target
 
     def save_state(self, state) -> None:
-        """A streamed report's running totals after a batch (replaced atomically)."""
-        with atomic_path(self.parts / "state.pickle") as tmp:
-            tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        """A streamed report's running totals after a batch (replaced atomically): their
+        structure as JSON inside an .npz beside their arrays, so that reading them back
+        unpickles nothing."""
+        arrays: dict[str, np.ndarray] = {}
+        meta = json.dumps(_encoded(state, arrays))
+        with atomic_path(self.parts / "state.npz") as tmp:
+            with open(tmp, "wb") as file:
+                np.savez(file, __meta__=np.array(meta), **arrays)
 
     def load_state(self):
         """The totals ``save_state`` kept (this run's own file, checked by the manifest), or
         None before the first batch."""
-        path = self.parts / "state.pickle"
-        return pickle.loads(path.read_bytes()) if path.is_file() else None
+        path = self.parts / "state.npz"
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in saved.files}
+        return _decoded(json.loads(str(arrays.pop("__meta__"))), arrays)
 
     def finish(self) -> None:
         """The run is written: its parts folder goes."""
@@ -199,3 +211,47 @@ class BatchOutputs:
     def _write_text(path: Path, text: str) -> None:
         with atomic_path(path) as tmp:
             tmp.write_text(text + "\n")
+
+
+def _encoded(value, arrays: dict):
+    """``value`` as JSON data: arrays moved into ``arrays`` (named by number), recordings
+    and counters tagged by their fields."""
+    from snnc.backends import recording_types
+
+    Recording, Counters = recording_types()
+
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, Recording):
+        fields = {f: getattr(value, f) for f in value.__dataclass_fields__}
+        return {"__recording__": _encoded(fields, arrays)}
+    if isinstance(value, Counters):
+        return {"__counters__": _encoded(value.counts, arrays)}
+    if isinstance(value, dict):
+        return {"__dict__": [[_encoded(k, arrays), _encoded(v, arrays)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [_encoded(v, arrays) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _decoded(value, arrays: dict):
+    """What ``_encoded`` wrote, rebuilt."""
+    from snnc.backends import recording_types
+
+    Recording, Counters = recording_types()
+
+    if isinstance(value, list):
+        return [_decoded(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__recording__" in value:
+        return Recording(**_decoded(value["__recording__"], arrays))
+    if "__counters__" in value:
+        return Counters(**_decoded(value["__counters__"], arrays))
+    return {_decoded(k, arrays): _decoded(v, arrays) for k, v in value["__dict__"]}

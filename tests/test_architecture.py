@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REGISTRY = {"get_target", "get_family", "formats", "target_names", "family_kinds", "register"}
+REGISTRY = {"get_target", "get_family", "formats", "target_names", "family_kinds", "register",
+            "recording_types"}
 FOLDERS = {"compiler": "snnc", "frontends": "snnc/frontends", "backends": "snnc/backends",
            "hw_models": "snnc/hw_models"}
 

@@ -181,7 +181,7 @@ def test_streamed_report_equals_the_whole_report_and_resumes(tmp_path, monkeypat
     monkeypatch.setattr(snnc.backends, "get_target", get_target)
     out = tmp_path / "streamed.json"
     assert report(inputs, out, "--batch-size", "50") == 130
-    assert not out.exists() and (tmp_path / "streamed.json.parts" / "state.pickle").is_file()
+    assert not out.exists() and (tmp_path / "streamed.json.parts" / "state.npz").is_file()
     assert report(inputs, out, "--batch-size", "50") == 2  # --resume or remove the folder
     calls.clear()
     assert report(inputs, out, "--batch-size", "50", "--resume") == 0
