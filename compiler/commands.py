@@ -97,20 +97,23 @@ def _map(target, graph, args: argparse.Namespace, options):
     chip, family = target.chip_model(), target.family
     if chip is None or family.mapping is None:
         return None
-    if family.mapping is not map_graph:
-        mapping = family.mapping(graph, chip, args.chips, family=family, options=options)
-        print(f"mapped: {mapping.summary()}")
-        return mapping
     part = None
     try:
-        part = partition(graph, chip, family.sources_on_cores)  # kept for the fit report
-        mapping = map_graph(graph, chip, args.chips, part=part, family=family)
+        if family.mapping is not map_graph:  # the family's own strategy
+            mapping = family.mapping(graph, chip, args.chips, family=family, options=options)
+        else:
+            part = partition(graph, chip, family.sources_on_cores)  # kept for the fit report
+            mapping = map_graph(graph, chip, args.chips, part=part, family=family)
     except ResourceExceededError as error:
         path = Path(f"{args.output}.fit_report.json")
+        report = (fit_report(graph, chip, part, args.chips, str(error))
+                  if family.mapping is map_graph else  # a family's own: the error as data
+                  {"chip": chip.name, "fits": False, "error": str(error),
+                   **{key: getattr(error, key) for key in ("resource", "need", "limit", "node")}})
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(fit_report(graph, chip, part, args.chips, str(error)),
-                                      indent=1) + "\n")
-        raise ResourceExceededError(f"{error} (fit report: {path})") from None
+            tmp.write_text(json.dumps(report, indent=1, default=str) + "\n")
+        raise ResourceExceededError(f"{error} (fit report: {path})", resource=error.resource,
+                                    need=error.need, limit=error.limit, node=error.node) from None
     print(f"mapped: {mapping.summary()}")
     return mapping
 

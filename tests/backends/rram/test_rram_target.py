@@ -81,6 +81,10 @@ def test_a_matrix_too_large_for_the_chip_fails_with_the_fit_report(tmp_path, cap
                  "-o", str(tmp_path / "out")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "128 crossbar arrays" in err[0] and "Traceback" not in err[0]
+    fit = json.loads((tmp_path / "out.fit_report.json").read_text())
+    assert (fit["fits"], fit["resource"], fit["need"], fit["limit"], fit["node"]) == (
+        False, "crossbar arrays", 128, 16, "fc")
+    assert not (tmp_path / "out").exists()
 
 
 def trial_spread(options: SimOptions, trials: int = 4) -> dict:
