@@ -5,7 +5,7 @@ VENV := .venv
 SNNC := $(VENV)/bin/snnc
 EXAMPLE := examples/digits
 
-.PHONY: run test bench venv
+.PHONY: run test bench bench-sanafe venv
 
 run: venv
 	$(SNNC) inspect $(EXAMPLE)/digits.nir
@@ -22,6 +22,13 @@ bench: venv
 	$(VENV)/bin/python benchmarks/reference_vs_norse.py
 	$(VENV)/bin/python benchmarks/loihi_vs_lava.py --rounds 3
 	$(VENV)/bin/python benchmarks/engine_throughput.py
+	$(VENV)/bin/python benchmarks/rram_crossbar.py
+	$(VENV)/bin/python benchmarks/spinnaker_mapping.py --peer-scale 0.1
+	$(VENV)/bin/python benchmarks/scale.py --sizes 1e4,1e5
+
+# SANA-FE (GPL) is an optional extra: pip install -e '.[benchmark]' first
+bench-sanafe: venv
+	$(VENV)/bin/python benchmarks/cost_vs_sanafe.py
 
 venv:
 	@./scripts/venv.sh

@@ -287,4 +287,7 @@ def test_compile_refuses_in_one_line_what_does_not_fit(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not (tmp_path / "out").exists()
     assert err == ["snnc: error: network needs 18 cores = 2 SpiNNaker chips, more than the 1 "
-                   "chips given (--chips); largest: node 'lif' on 16 cores"]
+                   "chips given (--chips); largest: node 'lif' on 16 cores (fit report: "
+                   f"{tmp_path / 'out.fit_report.json'})"]
+    fit = json.loads((tmp_path / "out.fit_report.json").read_text())
+    assert (fit["fits"], fit["need"], fit["limit"]) == (False, 2, 1)
