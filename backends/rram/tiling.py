@@ -193,7 +193,8 @@ def _fit(chip, layers: list[Layer], rows: int, columns: int) -> dict:
                   "tiles": lay.tiles, "utilisation": utilisation(lay, rows, columns)}
                  for lay in layers]
     shares = [u for entry in per_layer for u in entry["utilisation"]]
-    fit = {"chip": chip.name, "tiles": {"need": need, "limit": limit},
+    fit = {"chip": chip.name, "fits": limit is None or need <= limit,  # else raised below
+           "tiles": {"need": need, "limit": limit},
            "rows": {"need": max([len(lay.rows) for lay in layers], default=0),
                     "limit": rows},
            "columns": {"need": max([2 * len(lay.columns) for lay in layers], default=0),
