@@ -111,13 +111,26 @@ def spike_raster(doc: dict, plt):
             "reference output": doc["reference"]["raster"]["output"]}
     runs.update({f"{n} output": e["raster"]["output"] for n, e in doc["targets"].items()
                  if "raster" in e})
-    figure, axes = plt.subplots(1, len(runs), figsize=(2.2 * len(runs) + 1, 3.2), sharex=True)
-    for axis, (label, events) in zip(np.atleast_1d(axes), runs.items()):
+    columns = min(5, len(runs))
+    rows = -(-len(runs) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.4 * rows),
+                                sharex=True, squeeze=False)
+    outputs = [u for label, events in runs.items() if label != "input" for _, u in events]
+    top = max(outputs, default=0)  # every output panel on the same unit axis
+    for axis, (label, events) in zip(axes.flat, runs.items()):
         points = np.asarray(events, dtype=float).reshape(-1, 2)
-        axis.scatter(points[:, 0], points[:, 1], s=2, marker="|", color="black")
+        axis.scatter(points[:, 0], points[:, 1], s=4, marker="|", color="black")
         axis.set_title(label, fontsize=8)
+        high = points[:, 1].max(initial=0) if label == "input" else top
+        axis.set_ylim(-0.5, high + 0.5)
+        axis.tick_params(labelsize=7)
+    for axis in axes.flat[len(runs):]:
+        axis.set_visible(False)
+    for axis in axes[-1]:
         axis.set_xlabel("step", fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel("unit")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("unit", fontsize=8)
+    figure.tight_layout()
     return figure
 
 

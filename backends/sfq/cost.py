@@ -121,6 +121,10 @@ def estimate(chip, recording, mapping, *, model=None, deployment=None) -> SfqCos
     dynamic = sum(per.values()) * unit
     cooling = _need(energy.cooling_factor, "energy.cooling_factor", chip)
     e4k = dynamic + static
+    if f"energy.{name}.cooling_factor" in src:  # the cryocooler's work to lift e4k out of 4 K
+        c = src[f"energy.{name}.cooling_factor"]
+        terms.append(Term("cooling: 4 K to the wall plug", e4k * (cooling - 1), e4k,
+                          cooling - 1, c.evidence, c.source))
     alternatives = {f"{other} ({model.cooling_factor:g} W/W)":
                     (dynamic / unit * switch_energy(chip, other) + static) * model.cooling_factor
                     for other, model in chip.energy.items()
