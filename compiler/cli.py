@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--print-between-passes", action="store_true",
                           help="print the graph after every pass")
     compile_.add_argument("--time-passes", action="store_true", help="print each pass's time")
+    compile_.add_argument("--deployment", choices=DEPLOYMENTS,
+                          help="how inputs will reach the chip, recorded in the program for "
+                               "report to price (default: the chip's own)")
     add_chips(compile_)
     add_sim_options(compile_)
     compile_.set_defaults(run=commands.compile_)
@@ -76,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the chip's own; see `snnc targets`)")
     report.add_argument("--deployment", choices=DEPLOYMENTS,
                         help="how inputs reach the chip, priced by its cost model (default: "
-                             "the chip's own)")
+                             "a program's recorded one, else the chip's own)")
     report.add_argument("--format", choices=("table", "json", "markdown", "html"),
                         default="table",
                         help="html: one self-contained page with the tables and plots")

@@ -77,8 +77,8 @@ def compile_(args: argparse.Namespace) -> None:
     timings = {"passes": [{"pass": r.applied.name, "seconds": round(r.seconds, 6)}
                           for r in records]}
     write_program(Program(compiled, args.target, options, spec,
-                          tuple(pass_entry(r) for r in records), str(args.model)), args.output,
-                  extras=extras, timings=timings)
+                          tuple(pass_entry(r) for r in records), str(args.model),
+                          args.deployment), args.output, extras=extras, timings=timings)
     print(f"wrote {args.output}/ (target {args.target}, pipeline '{spec}')")
     for path in emitted:
         print(f"  {Path(args.output) / Path(path).name}")
@@ -228,7 +228,12 @@ def report(args: argparse.Namespace) -> None:
     stages = Stages(quiet=args.quiet)
     with stages.stage("loading the model"):
         graph, options, calibration = load(args)
-    compiled_for = read_program(args.model).target if is_program(args.model) else None
+    compiled_for = None
+    if is_program(args.model):
+        stored = read_program(args.model)
+        compiled_for = stored.target
+        if args.deployment is None:  # the deployment it was compiled for
+            args.deployment = stored.deployment
     known = target_names()
     names = ([t for t in known if t != "reference"] if args.target == "all"
              else args.target.split(","))

@@ -5,6 +5,7 @@ A program is a directory:
     OUT/program.json   {"format": "snnc-program", "version": 1, "target", "source",
                         "options": {dt, integrator, reset, dtype}, "pipeline",
                         "passes": [{"pass", "options", "report"}], "snnc": version,
+                        "deployment": how inputs reach the chip, or null (the chip's own),
                         "files": [the names snnc wrote in OUT]}
     OUT/timings.json   {"passes": [{"pass", "seconds"}]}: apart, so that the same model and
                         options give byte-identical program files on every run
@@ -42,6 +43,7 @@ class Program:
     pipeline: str = ""
     passes: tuple[dict[str, Any], ...] = ()
     source: str = ""
+    deployment: Optional[str] = None  # streamed | preloaded | bias; None: the chip's own
 
 
 def is_program(path: str | Path) -> bool:
@@ -104,7 +106,8 @@ def write_program(program: Program, out: str | Path,
         manifest = {"format": FORMAT, "version": VERSION, "snnc": __version__,
                     "target": program.target, "source": program.source,
                     "options": program.options.to_dict(), "pipeline": program.pipeline,
-                    "passes": list(program.passes), "files": sorted(files)}
+                    "passes": list(program.passes), "deployment": program.deployment,
+                    "files": sorted(files)}
         (staging / "program.json").write_text(json.dumps(manifest, indent=2, default=json_value))
         check_program_output(out)  # nothing foreign appeared at OUT while we worked
 
@@ -132,9 +135,14 @@ def read_program(path: str | Path) -> Program:
         options = SimOptions(**manifest["options"])
     except TypeError as error:
         raise ModelFileError(f"{path}/program.json: options: {error}") from None
+    deployment = manifest.get("deployment")  # absent in programs written before it existed
+    if deployment is not None and not isinstance(deployment, str):
+        raise ModelFileError(f"{path}/program.json: deployment: expected a string or null, "
+                             f"got {deployment!r}")
     return Program(graph=read_nir(path / "graph.nir"), target=manifest["target"],
                    options=options, pipeline=manifest["pipeline"],
-                   passes=tuple(manifest["passes"]), source=manifest.get("source", ""))
+                   passes=tuple(manifest["passes"]), source=manifest.get("source", ""),
+                   deployment=deployment)
 
 
 # program.json keys that read_program relies on, and their JSON types

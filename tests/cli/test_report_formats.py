@@ -127,3 +127,22 @@ def test_html_page_renders_every_plot_offline_in_headless_chromium(tmp_path):
     # not blank: the plots' ink spreads over the page (each plot is ~300 px tall)
     rows_with_ink = (pixels < 200).any(axis=1).mean()
     assert pixels.std() > 10 and rows_with_ink > 0.3
+
+
+def test_a_program_records_its_deployment_and_report_prices_it(tmp_path):
+    """``compile --deployment streamed`` is kept in program.json; ``report PROGRAM`` prices
+    the host I/O of streaming every step, and ``report --deployment`` still overrides it."""
+    program = tmp_path / "prog"
+    assert main(["compile", str(EXAMPLE / "digits.nir"), "-t", "loihi1", "--dt", "1e-3",
+                 "--deployment", "streamed", "-o", str(program)]) == 0
+    assert json.loads((program / "program.json").read_text())["deployment"] == "streamed"
+    rows = {}
+    for mode in (None, "preloaded"):
+        out = tmp_path / f"{mode}.json"
+        given = ["--deployment", mode] if mode else []
+        assert main(["report", str(program), "-i", str(EXAMPLE / "test_spikes.npz"), "-t",
+                     "loihi1", "-q", "--format", "json", "-o", str(out), *given]) == 0
+        document = json.loads(out.read_text())
+        rows[document["deployment"]] = document["summary"][0]["latency_per_step"]
+    assert set(rows) == {"streamed", "preloaded"}
+    assert rows["streamed"] > 10 * rows["preloaded"]  # the host loop (282 us) dominates
