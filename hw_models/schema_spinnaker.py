@@ -26,6 +26,11 @@ class Arm:
     the row's DMA set-up."""
     spike_sent: Optional[float] = q("cycles")
     """Cycles per spike a neuron sends (one multicast packet)."""
+    system_cores_per_chip: Optional[int] = q("cores", int)
+    """Cores sPyNNaker's tools take on every chip before placing the network (its
+    ExtraMonitorSupport)."""
+    system_cores_per_ethernet_chip: Optional[int] = q("cores", int)
+    """Cores they take on each Ethernet chip besides (its DataSpeedUpPacketGatherer)."""
     dtcm_data: Optional[int] = q("bits", int)
     """DTCM a core's data may take (of the 64 KiB): ring buffers, neuron state, buffers."""
     neuron_dtcm: Optional[int] = q("bits", int)

@@ -19,12 +19,18 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-BOARD_CHIPS = (  # version_5.py CHIPS_PER_BOARD keys (the cores per chip are 17 or 18)
-    (0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0), (2, 1),
-    (2, 2), (2, 3), (2, 4), (2, 5), (3, 0), (3, 1), (3, 2), (3, 3), (3, 4), (3, 5), (3, 6),
-    (4, 0), (4, 1), (4, 2), (4, 3), (4, 4), (4, 5), (4, 6), (4, 7), (5, 1), (5, 2), (5, 3),
-    (5, 4), (5, 5), (5, 6), (5, 7), (6, 2), (6, 3), (6, 4), (6, 5), (6, 6), (6, 7), (7, 3),
-    (7, 4), (7, 5), (7, 6), (7, 7))
+# version_5.py CHIPS_PER_BOARD: each chip's cores (relative to its board's Ethernet chip);
+# a virtual board's chip has cores 1..n-1 for applications (0 runs SCAMP)
+BOARD_CORES = {
+    (0, 0): 18, (0, 1): 18, (0, 2): 18, (0, 3): 18, (1, 0): 18, (1, 1): 17,
+    (1, 2): 18, (1, 3): 17, (1, 4): 18, (2, 0): 18, (2, 1): 18, (2, 2): 18,
+    (2, 3): 18, (2, 4): 18, (2, 5): 18, (3, 0): 18, (3, 1): 17, (3, 2): 18,
+    (3, 3): 17, (3, 4): 18, (3, 5): 17, (3, 6): 18, (4, 0): 18, (4, 1): 18,
+    (4, 2): 18, (4, 3): 18, (4, 4): 18, (4, 5): 18, (4, 6): 18, (4, 7): 18,
+    (5, 1): 18, (5, 2): 17, (5, 3): 18, (5, 4): 17, (5, 5): 18, (5, 6): 17,
+    (5, 7): 18, (6, 2): 18, (6, 3): 18, (6, 4): 18, (6, 5): 18, (6, 6): 18,
+    (6, 7): 18, (7, 3): 18, (7, 4): 18, (7, 5): 18, (7, 6): 18, (7, 7): 18}
+BOARD_CHIPS = tuple(BOARD_CORES)
 LINKS = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
 TRIAD, BOARD, ROOTS = 12, 8, ((0, 0), (4, 8), (8, 4))
 
@@ -77,6 +83,14 @@ class Machine:
 
     def board_of(self, xy: tuple[int, int]) -> int:
         return self.index[xy] // len(BOARD_CHIPS)
+
+    def ethernet_of(self, xy: tuple[int, int]) -> tuple[int, int]:
+        return self.ethernets[self.board_of(xy)]
+
+    def cores(self, xy: tuple[int, int]) -> int:
+        """The chip's cores (17 or 18), as the virtual board gives them."""
+        ex, ey = self.ethernet_of(xy)
+        return BOARD_CORES[(xy[0] - ex, xy[1] - ey)]
 
 
 def hex_distance(dx: int, dy: int) -> int:

@@ -276,7 +276,7 @@ def test_report_prices_the_mapping_with_traffic_and_load(tmp_path):
 
 def test_compile_refuses_in_one_line_what_does_not_fit(tmp_path, capsys):
     """``snnc compile --chips 1`` of 4,000 neurons (16 cores, a source and its
-    DelayExtension: 18 cores, 2 chips): exit status 2, one line naming the need and limit."""
+    DelayExtension: 18 cores, 3 chips as sPyNNaker places them): exit status 2, one line naming the need and limit."""
     from snnc.cli import main
     from snnc.frontends import write_nir
     from tests.backends.spinnaker.test_spinnaker_mapping_vs_spynnaker import two_chips
@@ -286,8 +286,8 @@ def test_compile_refuses_in_one_line_what_does_not_fit(tmp_path, capsys):
                  "--chips", "1", "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not (tmp_path / "out").exists()
-    assert err == ["snnc: error: network needs 18 cores = 2 SpiNNaker chips, more than the 1 "
+    assert err == ["snnc: error: network needs 18 cores = 3 SpiNNaker chips, more than the 1 "
                    "chips given (--chips); largest: node 'lif' on 16 cores (fit report: "
                    f"{tmp_path / 'out.fit_report.json'})"]
     fit = json.loads((tmp_path / "out.fit_report.json").read_text())
-    assert (fit["fits"], fit["need"], fit["limit"]) == (False, 2, 1)
+    assert (fit["fits"], fit["need"], fit["limit"]) == (False, 3, 1)

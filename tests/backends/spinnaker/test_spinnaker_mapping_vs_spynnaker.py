@@ -8,15 +8,17 @@ Measured (asserted below):
 |-|-|-|
 | digits (128 + 10 LIF) | 2, 1, 0 both | (0, 0): 2 -> 2 both |
 | long delays (16 -> 256 LIF, to 100 steps) | 1, 1, 1 both | (0, 0): 2 -> 2 both |
-| two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 2 chips (3 in sPyNNaker), 2 -> 2 |
+| two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 3 chips both, 2 -> 2 on each; snnc also (1, 1): 1 -> 1 |
 
 Keys: every sending core's key and mask equal sPyNNaker's (flexible ZonedRoutingInfoAllocator,
 4 colour bits). Both compress a table only when it does not fit, so these small tables stay as
 they are (the compressor itself is checked against PACMAN's in test_spinnaker_mapping.py).
-Differences, by design: sPyNNaker adds system cores (an ExtraMonitorSupport on every chip, a
-packet gatherer on (0, 0)) that snnc does not count; with them a virtual chip keeps 15-16
-application cores, snnc's model 16, so a network that spills over chips lands on different
-chips (the two-chip network: 2 chips in snnc, 3 in sPyNNaker, every table 2 entries).
+Placement: every core on the chip and processor sPyNNaker gives it (system cores first: a
+packet gatherer and an ExtraMonitorSupport on (0, 0), a monitor on every other chip; then
+PACMAN's ApplicationPlacer). The difference: snnc routes each sending core longest dimension
+first, where PACMAN's application router routes an application vertex into its targets'
+chips and then on within them, so multi-chip trees can take other paths (the two-chip
+network: one more entry, on (1, 1)).
 """
 import json
 import os
@@ -44,7 +46,7 @@ def end():  # read sPyNNaker's mapping before end() clears it
         app = placement.vertex.app_vertex
         if app is not None:
             found["cores"].append([app.label, type(app).__name__, placement.x, placement.y,
-                                   placement.p])
+                                   placement.p, placement.vertex.vertex_slice.lo_atom])
     for info in SpynnakerDataView.get_routing_infos():
         vertex = info.vertex
         if getattr(vertex, "app_vertex", None) is not None:
@@ -86,7 +88,8 @@ def compile_to(model: Path, out: Path) -> dict:
         in (0, None)
     read = lambda name: json.loads((out / name).read_text())  # noqa: E731
     return {name: read(f"{name}.json") for name in
-            ("partition", "keys", "routing_tables", "delay_extensions", "fit_report")}
+            ("partition", "keys", "routing_tables", "delay_extensions", "fit_report",
+             "spinnaker_placement")}
 
 
 def kinds(ours: dict, theirs: dict) -> tuple[list, list]:
@@ -107,10 +110,27 @@ def tables(ours: dict) -> dict:
 
 def keys(ours: dict) -> dict:
     """(population, first atom) -> [key, mask] of every sending core."""
-    atoms = {c["core"]: (c["population"], c["start"]) for c in ours["partition"]["cores"]}
+    where = atoms(ours)
+    return {where[k["core"]]: [k["key"], k["mask"]] for k in ours["keys"]["cores"]}
+
+
+def atoms(ours: dict) -> dict:
+    """snnc's core number -> (population, first atom)."""
+    found = {c["core"]: (c["population"], c["start"]) for c in ours["partition"]["cores"]}
     for d in ours["delay_extensions"]["delay_extensions"]:
-        atoms.update({c["core"]: (f"{d['source']}_delayed", c["atoms"][0]) for c in d["cores"]})
-    return {atoms[k["core"]]: [k["key"], k["mask"]] for k in ours["keys"]["cores"]}
+        found.update({c["core"]: (f"{d['source']}_delayed", c["atoms"][0]) for c in d["cores"]})
+    return found
+
+
+def places(ours: dict) -> dict:
+    """(population, first atom) -> (x, y, p) of every core snnc places."""
+    where = atoms(ours)
+    return {where[c["core"]]: (c["x"], c["y"], c["p"])
+            for c in ours["spinnaker_placement"]["places"]}
+
+
+def places_of(theirs: dict) -> dict:
+    return {(label, lo): (x, y, p) for label, _, x, y, p, lo in theirs["cores"]}
 
 
 def long_delays() -> Graph:
@@ -153,6 +173,7 @@ def test_one_chip_networks_map_as_spynnaker_maps_them(example, tmp_path):
     theirs = virtual_board(tmp_path / "out", 10, size)
     mine, spynnaker = kinds(ours, theirs)
     assert mine == spynnaker
+    assert places(ours) == places_of(theirs)  # chip and processor of every core
     assert tables(ours) == theirs["tables"] == {"0,0": [2, 2]}
     assert keys(ours) == {(label, lo): [k, m] for label, lo, k, m in theirs["keys"]}
     extensions = ours["delay_extensions"]["delay_extensions"]
@@ -173,14 +194,17 @@ def test_a_two_chip_network_against_spynnaker(tmp_path):
     mine, spynnaker = kinds(ours, theirs)
     assert mine == spynnaker  # 16 LIF slices, the source, its DelayExtension
     assert keys(ours) == {(label, lo): [k, m] for label, lo, k, m in theirs["keys"]}
-    ours_t, theirs_t = tables(ours), theirs["tables"]
     # Every chip with a network core holds the two senders' entries (input, input_delayed),
     # which pair compression cannot merge (different routes).
-    assert ours_t == {"0,0": [2, 2], "0,1": [2, 2]}
-    assert theirs_t == {"0,0": [2, 2], "0,1": [2, 2], "1,0": [2, 2]}
-    # The difference is placement: sPyNNaker keeps 15 application cores on (0, 0) (an
-    # ExtraMonitorSupport and the packet gatherer take two), so two LIF slices go to (1, 0)
-    # and the DelayExtension to (0, 1); snnc fills (0, 0) with 16 and puts the last two
-    # cores on (0, 1).
-    chips = sorted({(x, y) for _, _, x, y, _ in theirs["cores"]})
-    assert chips == [(0, 0), (0, 1), (1, 0)] and ours["fit_report"]["chips"]["need"] == 2
+    assert theirs["tables"] == {"0,0": [2, 2], "0,1": [2, 2], "1,0": [2, 2]}
+    # The one difference: snnc routes each sending core longest dimension first, so the
+    # DelayExtension's packets from (0, 1) to (1, 0) turn on (1, 1) (an entry there);
+    # PACMAN's application router routes the application vertex into its targets' chips
+    # first, (0, 1) -> (0, 0), then on within them, (0, 0) -> (1, 0).
+    assert tables(ours) == {**theirs["tables"], "1,1": [1, 1]}
+    # Placed as sPyNNaker places them: (0, 0) keeps 15 application cores (its packet gatherer
+    # and ExtraMonitorSupport take two), so the last two LIF slices grow into its east
+    # neighbour (1, 0), and the DelayExtension, a new application vertex, starts on the next
+    # chip in x-major order, (0, 1).
+    assert places(ours) == places_of(theirs)
+    assert ours["fit_report"]["chips"]["need"] == 3
