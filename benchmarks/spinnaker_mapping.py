@@ -25,7 +25,9 @@ Printed: snnc's time and memory at full size with the PASS/FAIL of the issue's m
 size. Measured here (2 shared cores, one run): snnc 7.98 s min / 8.18 s median, 0.66 GiB;
 sPyNNaker 745 s (one round); ratio 93x (min), 91x (median); the cores equal (376 neuron,
 1 source, 377 DelayExtension). snnc alone on an idle machine: 3.3 s. At --peer-scale 0.1:
-sPyNNaker 13.3 s, snnc 0.39 s, 34x.
+sPyNNaker 13.3 s, snnc 0.39 s, 34x. With sPyNNaker's placement (system cores, PACMAN's
+ApplicationPlacer), at 10k neurons / 1M synapses: the same 7 chips of an 8x8 board, every
+one of the 82 cores on sPyNNaker's chip and processor; sPyNNaker 9.6-10.3 s, snnc 0.18-0.23 s.
 Run from the repository root:
     .venv/bin/python benchmarks/spinnaker_mapping.py [--peer-scale 0.1]
 """
@@ -76,13 +78,17 @@ for k, (source, target) in enumerate(json.loads(str(data["projs"]))):
 sim.run(1)
 mapped = time.perf_counter() - start
 from spynnaker.pyNN.data import SpynnakerDataView
-cores = {}
+cores, chips, places = {}, set(), []
 for p in SpynnakerDataView.iterate_placemements():
     if p.vertex.app_vertex is not None:
         kind = type(p.vertex.app_vertex).__name__
         cores[kind] = cores.get(kind, 0) + 1
+        chips.add((p.x, p.y))
+        places.append([p.vertex.app_vertex.label, p.vertex.vertex_slice.lo_atom, p.x, p.y, p.p])
+machine = SpynnakerDataView.get_machine()
 sim.end()
-print("PEER " + json.dumps({"seconds": mapped, "cores": cores}))
+print("PEER " + json.dumps({"seconds": mapped, "cores": cores, "chips": len(chips),
+                            "machine": [machine.width, machine.height], "places": places}))
 """
 
 
@@ -182,6 +188,14 @@ def main() -> None:
     print(f"at {args.peer_scale:g} of the size ({sum(p.size for p in scaled.pops)} neurons, "
           f"{scaled.synapses} synapses):")
     print(f"  cores snnc {kinds(small)}, sPyNNaker {theirs[0]['cores']}")
+    board = small.layout.machine
+    print(f"  chips used snnc {len(small.layout.chips_used)} of {board.width}x{board.height}, "
+          f"sPyNNaker {theirs[0]['chips']} of {'x'.join(map(str, theirs[0]['machine']))}")
+    where = {p.core: p for p in small.layout.places}
+    mine = {(v.app, v.start): (where[v.core].x, where[v.core].y, where[v.core].p)
+            for v in small.part.vertices}
+    differ = sum(mine.get((a, lo)) != (x, y, p) for a, lo, x, y, p in theirs[0]["places"])
+    print(f"  cores on another chip or processor than sPyNNaker's: {differ} of {len(mine)}")
     print(f"  sPyNNaker virtual board: min {min(seconds):.1f} s, median "
           f"{statistics.median(seconds):.1f} s over {len(seconds)} round(s); snnc min "
           f"{min(ours):.2f} s, median {statistics.median(ours):.2f} s")
