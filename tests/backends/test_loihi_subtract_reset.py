@@ -105,6 +105,7 @@ def _snntorch(name, net, x):
 
 
 def _compiled(name):
+    torch.manual_seed(sorted(MODELS).index(name))  # the biases (and RLeaky's V) torch draws
     net = MODELS[name]()
     x = _spikes(sorted(MODELS).index(name), TUTORIAL_STEPS if name == "traced" else STEPS)
     graph = from_snntorch(net, torch.from_numpy(x if name == "traced" else x[0]))
@@ -182,11 +183,13 @@ def test_emitted_script_in_a_subprocess_writes_what_simulate_returns(lava, tmp_p
         np.testing.assert_array_equal(got[f"{probe}.v"], want.states[f"{probe}.v"])
 
 
-# measured on these seeds, fraction of output values equal, loihi2 vs the quantized reference /
-# the float reference of the compiled graph / snnTorch's forward (the last two are equal: the
-# frontend is exact): if 1.0 / 0.9944 / 0.9944, learned-beta 1.0 / 0.9861 / 0.9861,
-# lif 1.0 / 0.9917 / 0.9917, lif-output-true 1.0 / 0.9778 / 0.9778, rleaky 1.0 / 0.9722 /
-# 0.9722, traced 1.0 / 0.9917 / 0.9917. The bound leaves room for other BLAS sums and seeds.
+# measured on these seeds (numpy and torch), fraction of output values equal, loihi2 vs the
+# quantized reference / the float reference of the compiled graph / snnTorch's forward (the
+# last two are equal: the frontend is exact): if 1.0 / 0.9861 / 0.9861, learned-beta 1.0 /
+# 0.9972 / 0.9972, lif 1.0 / 0.9778 / 0.9778, lif-output-true 1.0 / 0.9917 / 0.9917, rleaky
+# 1.0 / 0.9556 / 0.9556 (its recurrence carries a flipped spike on), traced 1.0 / 0.9917 /
+# 0.9917. Before torch was seeded here, the biases depended on the tests run before (rleaky
+# measured 0.9444 to 0.9722).
 AGREEMENT = 0.95
 
 

@@ -1,7 +1,8 @@
 """The Loihi cost model against the published measurements, and its arithmetic by hand.
 
-The keyword spotter (Loihi 1) and PilotNet (Loihi 2) are rebuilt (``tests.loihi_workloads``),
-run on the engine and costed with the structured model (``hw_models/cost_structure.py``),
+The keyword spotter (Loihi 1) and PilotNet (Loihi 2) are rebuilt
+(``snnc.backends.loihi.calibration_workloads``, as the calibration rebuilds them), run on
+the engine and costed with the structured model (``hw_models/cost_structure.py``),
 whose free parameters ``snnc.hw_models.calibrate`` fitted on these and the other published
 cases (its leave-one-out is tested in test_calibration.py); these checks guard the fit on all
 cases. The branch delta (events at SANA-FE's figures) and the events-alone bound are
@@ -17,7 +18,7 @@ from snnc.backends.engine import Counters, run
 from snnc.backends.loihi import to_engine
 from snnc.hw_models import ChipModelError, load_chip
 from snnc.hw_models.cost import CostModelError, estimate
-from tests import loihi_workloads as W
+from snnc.backends.loihi import calibration_workloads as W
 
 FRAMES = 4  # the keyword spotter streams frames without reset: cost the last, warmed-up one
 
