@@ -185,12 +185,7 @@ def _fit(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
     if array.ndim != len(shape) + 2 or array.shape[2:] != shape:
         raise InputError(f"{path}: input '{name}' has shape {array.shape}; the model expects "
                          f"(steps, [batch,] {', '.join(map(str, shape))})")
-    if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
-                                      or array.dtype == bool):
-        raise InputError(f"{path}: input '{name}' is not real numbers (dtype {array.dtype})")
-    if len(array) == 0 or array.shape[1] == 0:
-        raise InputError(f"{path}: input '{name}' holds no steps or no batch rows "
-                         f"(shape {array.shape})")
+    _check_kind(path, name, array)
     if not np.all(np.isfinite(array)):
         raise InputError(f"{path}: input '{name}' holds NaN or infinite values")
     if steps is not None:
@@ -363,18 +358,23 @@ def _pick(path: Path, members: dict, names: list[str], name: str):
     return members[name]
 
 
-def _fit_lazy(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
-              steps: int | None) -> np.ndarray:
-    """``_fit``'s checks that need no values (those are checked per batch)."""
-    if array.ndim != len(shape) + 2 or array.shape[2:] != shape:
-        raise InputError(f"{path}: input '{name}' has shape {array.shape}; streaming expects "
-                         f"(steps, batch, {', '.join(map(str, shape))})")
+def _check_kind(path: Path, name: str, array: np.ndarray) -> None:
+    """Real numbers, at least one step and one batch row (checks that read no values)."""
     if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
                                       or array.dtype == bool):
         raise InputError(f"{path}: input '{name}' is not real numbers (dtype {array.dtype})")
     if len(array) == 0 or array.shape[1] == 0:
         raise InputError(f"{path}: input '{name}' holds no steps or no batch rows "
                          f"(shape {array.shape})")
+
+
+def _fit_lazy(path: Path, name: str, array: np.ndarray, shape: tuple[int, ...],
+              steps: int | None) -> np.ndarray:
+    """``_fit``'s checks that need no values (those are checked per batch)."""
+    if array.ndim != len(shape) + 2 or array.shape[2:] != shape:
+        raise InputError(f"{path}: input '{name}' has shape {array.shape}; streaming expects "
+                         f"(steps, batch, {', '.join(map(str, shape))})")
+    _check_kind(path, name, array)
     if steps is not None:
         if not 1 <= steps <= len(array):
             raise InputError(f"{path}: --steps {steps} is outside 1..{len(array)}, "
