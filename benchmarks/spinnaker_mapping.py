@@ -86,9 +86,12 @@ for p in SpynnakerDataView.iterate_placemements():
         chips.add((p.x, p.y))
         places.append([p.vertex.app_vertex.label, p.vertex.vertex_slice.lo_atom, p.x, p.y, p.p])
 machine = SpynnakerDataView.get_machine()
+tables = {f"{t.x},{t.y}": t.number_of_entries
+          for t in SpynnakerDataView.get_uncompressed().routing_tables}
 sim.end()
 print("PEER " + json.dumps({"seconds": mapped, "cores": cores, "chips": len(chips),
-                            "machine": [machine.width, machine.height], "places": places}))
+                            "machine": [machine.width, machine.height], "places": places,
+                            "tables": tables}))
 """
 
 
@@ -196,6 +199,12 @@ def main() -> None:
             for v in small.part.vertices}
     differ = sum(mine.get((a, lo)) != (x, y, p) for a, lo, x, y, p in theirs[0]["places"])
     print(f"  cores on another chip or processor than sPyNNaker's: {differ} of {len(mine)}")
+    ours_t = {xy: n[0] for xy, n in small.entries().items()}
+    theirs_t = theirs[0]["tables"]
+    same = sum(ours_t.get(xy) == n for xy, n in theirs_t.items())
+    print(f"  routing tables (uncompressed entries): snnc {sum(ours_t.values())} on "
+          f"{len(ours_t)} chips, sPyNNaker {sum(theirs_t.values())} on {len(theirs_t)}; "
+          f"{same} chips with equal counts")
     print(f"  sPyNNaker virtual board: min {min(seconds):.1f} s, median "
           f"{statistics.median(seconds):.1f} s over {len(seconds)} round(s); snnc min "
           f"{min(ours):.2f} s, median {statistics.median(ours):.2f} s")
