@@ -51,8 +51,14 @@ class UnsupportedNodeError(SnncError):
         self.node, self.node_type, self.target = node, node_type, target
         super().__init__(
             f"node '{node}': {node_type} is not supported by target '{target}' "
-            f"(supported: {', '.join(sorted(supported))})"
+            f"(supported: {', '.join(sorted(supported))}){HINTS.get(node_type, '')}"
         )
+
+
+# Why a node type the targets cannot run was left in the graph, and the way out.
+HINTS = {"Delay": "; map-delays folds a Delay into synapses only where a Linear or a "
+                  "bias-free Affine alone feeds it or alone reads it (an Affine's bias would "
+                  "be delayed too): put the Delay before the Affine, or its bias after"}
 
 
 class MemoryLimitError(SnncError):

@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from snnc.errors import GraphError, ResourceExceededError
+from snnc.errors import HINTS, GraphError, ResourceExceededError
 from snnc.hw_models import Chip
 from snnc.ir import Graph, flatten
 from snnc.ir.graph import upstream
@@ -192,5 +192,6 @@ def _synapse_width(node: n.Node, chip: Chip) -> int:
 def _require_lowered(graph: Graph) -> None:
     for name, node in graph.nodes.items():
         if not isinstance(node, (*PASSIVE, n.Neuron)):
+            why = HINTS.get(node.type_name, "; run the lower pass first")
             raise GraphError(f"node '{name}' ({node.type_name}): partitioning needs populations "
-                             f"and matrices only; run the lower pass first")
+                             f"and matrices only{why}")

@@ -69,3 +69,25 @@ def test_relays_need_spiking_input():
     with pytest.raises(GraphError, match="node 'w': delays over 62 steps need relays"):
         run_pipeline(Graph(nodes=nodes, edges=edges), parse("map-delays{max_delay=62}"),
                      PassContext(OPTIONS))
+
+
+@pytest.mark.parametrize("target", ["loihi2", "spinnaker1"])
+def test_a_delay_after_a_biased_affine_is_refused_saying_why(target, tmp_path, capsys):
+    """The bias would be delayed with the synapses, so map-delays leaves the Delay; compile
+    says so in its one error line, with the way out."""
+    from snnc.cli import main
+    from snnc.frontends import write_nir
+
+    size = (4,)
+    graph = Graph(nodes={
+        "input": n.Input(shape=(3,)), "fc": n.Affine(weight=np.ones((4, 3)), bias=np.ones(4)),
+        "d": n.Delay(delay=np.full(size, 2 * DT)),
+        "lif": n.LIF(tau=np.full(size, 0.01), r=np.ones(size), v_leak=np.zeros(size),
+                     v_threshold=np.ones(size), v_reset=np.zeros(size)),
+        "output": n.Output(shape=size)},
+        edges=(("input", "fc"), ("fc", "d"), ("d", "lif"), ("lif", "output")))
+    write_nir(graph, tmp_path / "biased.nir")
+    assert main(["compile", str(tmp_path / "biased.nir"), "-t", target, "--dt", str(DT),
+                 "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "node 'd'" in err[0] and "bias would be delayed" in err[0]
