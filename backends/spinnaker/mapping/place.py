@@ -67,7 +67,7 @@ class _OutOfChips(Exception):
 
 def place(part: Partition, chip, chips: int | None = None) -> Placement:
     """Every vertex of ``part`` on a chip and processor (see the module docstring)."""
-    boards = max(1, -(-len(part.vertices) // (15 * len(BOARD_CHIPS))))  # a lower bound
+    boards = max(1, -(-len(part.vertices) // (17 * len(BOARD_CHIPS))))  # 17: a chip's most
     largest = chip.topology.max_chips
     while True:
         board = machine(boards)
