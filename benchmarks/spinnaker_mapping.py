@@ -9,8 +9,8 @@ per core: every sender gets DelayExtension cores).
 - snnc: ``map_netlist`` on the network's connection lists (what ``snnc compile`` maps after
   lowering a graph; the IR stores dense matrices, which a 100k x 100k network would not fit,
   so the benchmark starts at the netlist) and writing its JSON artefacts: partition into cores
-  with DelayExtensions and DTCM / SDRAM, placement on SpiNN-5 boards, keys, multicast trees,
-  tables, compression. Time: min and median over --rounds; memory: the process's peak RSS
+  with DelayExtensions and DTCM / SDRAM, placement on SpiNN-5 boards, keys, PACMAN's application
+  router, tables, compression. Time: min and median over --rounds; memory: the process's peak RSS
   (the network's arrays included).
 - sPyNNaker: the same populations and connection lists through ``FromListConnector`` in a
   PyNN script run with ``virtual_board = True`` (a spynnaker.cfg in a temporary HOME),
@@ -28,6 +28,10 @@ sPyNNaker 745 s (one round); ratio 93x (min), 91x (median); the cores equal (376
 sPyNNaker 13.3 s, snnc 0.39 s, 34x. With sPyNNaker's placement (system cores, PACMAN's
 ApplicationPlacer), at 10k neurons / 1M synapses: the same 7 chips of an 8x8 board, every
 one of the 82 cores on sPyNNaker's chip and processor; sPyNNaker 9.6-10.3 s, snnc 0.18-0.23 s.
+Routing tables (PACMAN's application router, ``app_router``): at 10k neurons / 1M synapses
+every chip's uncompressed table equal, 120 entries on 8 chips (before the port: 135, 2 chips
+equal); at 60k / 3M 600 entries on 31 chips; every entry's key, mask and route in sPyNNaker's
+order (--dump-tables writes both sides' entries to diff).
 Run from the repository root:
     .venv/bin/python benchmarks/spinnaker_mapping.py [--peer-scale 0.1]
 """
@@ -88,10 +92,13 @@ for p in SpynnakerDataView.iterate_placemements():
 machine = SpynnakerDataView.get_machine()
 tables = {f"{t.x},{t.y}": t.number_of_entries
           for t in SpynnakerDataView.get_uncompressed().routing_tables}
+entries = {f"{t.x},{t.y}": [[e.key, e.mask, e.spinnaker_route]
+                            for e in t.multicast_routing_entries]
+           for t in SpynnakerDataView.get_uncompressed().routing_tables}
 sim.end()
 print("PEER " + json.dumps({"seconds": mapped, "cores": cores, "chips": len(chips),
                             "machine": [machine.width, machine.height], "places": places,
-                            "tables": tables}))
+                            "tables": tables, "entries": entries}))
 """
 
 
@@ -170,6 +177,8 @@ def main() -> None:
     parser.add_argument("--peer-rounds", type=int, default=1, help="sPyNNaker rounds")
     parser.add_argument("--peer-timeout", type=float, default=1800, help="s per peer round")
     parser.add_argument("--no-peer", action="store_true", help="time snnc only")
+    parser.add_argument("--dump-tables", metavar="JSON",
+                        help="write both sides' uncompressed entries (chip: [key, mask, route])")
     args = parser.parse_args()
 
     net = network(args.neurons, args.synapses)
@@ -205,6 +214,13 @@ def main() -> None:
     print(f"  routing tables (uncompressed entries): snnc {sum(ours_t.values())} on "
           f"{len(ours_t)} chips, sPyNNaker {sum(theirs_t.values())} on {len(theirs_t)}; "
           f"{same} chips with equal counts")
+    mine_e = {f"{x},{y}": [[e.key, e.mask, e.route] for e in entries]
+              for (x, y), entries in small.tables.items()}
+    exact = sum(mine_e.get(xy) == found for xy, found in theirs[0]["entries"].items())
+    print(f"  {exact} chips with every entry's key, mask and route equal, in sPyNNaker's order")
+    if args.dump_tables:
+        Path(args.dump_tables).write_text(json.dumps({"snnc": mine_e,
+                                                      "spynnaker": theirs[0]["entries"]}))
     print(f"  sPyNNaker virtual board: min {min(seconds):.1f} s, median "
           f"{statistics.median(seconds):.1f} s over {len(seconds)} round(s); snnc min "
           f"{min(ours):.2f} s, median {statistics.median(ours):.2f} s")

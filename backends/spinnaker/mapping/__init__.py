@@ -3,8 +3,9 @@ sPyNNaker 1!7.4.1 / PACMAN run it on a virtual board (loihi_spinnaker.md B1):
 
   netlist (the emitted PyNN network)  ->  ``vertices.partition`` (cores, DelayExtensions,
   DTCM / SDRAM)  ->  ``place.place`` (SpiNN-5 boards)  ->  ``keys.allocate`` (key and mask per
-  sending core)  ->  ``routing.build_tables`` (multicast trees, merged tables, default routes)
-  ->  ``compress.pair_compress`` (to fit ``topology.router_entries``)  ->  ``traffic``.
+  sending core)  ->  ``routing.build_tables`` (``app_router``: PACMAN's application router;
+  merged tables, default routes)  ->  ``compress.pair_compress`` (to fit
+  ``topology.router_entries``)  ->  ``traffic``.
 
 Each stage is a pure function of its inputs. ``SpinnakerMapping.write`` stores
 ``partition.json``, ``placement.json``, ``routes.json`` (the generic core-slice artefacts of
@@ -91,7 +92,7 @@ def map_netlist(net: Netlist, chip, chips: int | None = None, activity=None,
     part = partition(net, chip)
     placement = place(part, chip, chips)
     dests = destinations(part)
-    keys = allocate(part, set(dests), chip.arm.colour_bits or 0)
+    keys = allocate(part, list(dests), chip.arm.colour_bits or 0)
     tables, trees = build_tables(part, placement, keys, dests)
     routed, compressed = {}, {}
     for xy, entries in tables.items():

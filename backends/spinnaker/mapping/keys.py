@@ -3,14 +3,15 @@
 ``info_allocator = ZonedRoutingInfoAllocator``, run as ``flexible_allocate``) gives them.
 
 Every application vertex that sends (a population or source with outgoing projections, a
-DelayExtension) gets an index A, in vertex order; each of its slices an index M (by first
-atom). Its X atom bits hold its largest slice's keys, ``allocator_bits_needed(atoms x
-2**arm.colour_bits)`` (sPyNNaker gives each step one of 2**colour_bits colours), times the
-stages for a DelayExtension, whose packets carry the stage; with Z = the most M + X bits of
-any application vertex, its M field takes the Z - X bits left. A slice's key is
-((A << (Z - X)) | M) << X and its mask 0xFFFFFFFF with X bits clear: a spike of the slice's
-i-th atom in colour c is key | i << colour_bits | c. The application vertex's own key is
-A << Z, its mask clearing Z bits; A takes the 32 - Z high bits.
+DelayExtension) gets an index A, in partition order (``get_app_partitions``: sources in the
+order of their first projection, then the DelayExtensions; the order of ``senders``); each
+of its slices an index M (by first atom). Its X atom bits hold its largest slice's keys,
+``allocator_bits_needed(atoms x 2**arm.colour_bits)`` (sPyNNaker gives each step one of
+2**colour_bits colours), times the stages for a DelayExtension, whose packets carry the
+stage; with Z = the most M + X bits of any application vertex, its M field takes the Z - X
+bits left. A slice's key is ((A << (Z - X)) | M) << X and its mask 0xFFFFFFFF with X bits
+clear: a spike of the slice's i-th atom in colour c is key | i << colour_bits | c. The
+application vertex's own key is A << Z, its mask clearing Z bits; A takes the 32 - Z high bits.
 """
 from __future__ import annotations
 
@@ -54,12 +55,13 @@ class Keys:
                 "cores": [asdict(k) for k in self.keys.values()]}
 
 
-def allocate(part: Partition, senders: set[int], colour_bits: int = 0) -> Keys:
-    """Keys of the vertices in ``senders`` (vertex ids that have somewhere to send)."""
+def allocate(part: Partition, senders, colour_bits: int = 0) -> Keys:
+    """Keys of the vertices in ``senders`` (vertex ids of every slice of each sending
+    application vertex, application vertices in partition order)."""
     apps: dict[str, list] = {}
-    for v in part.vertices:
-        if v.core in senders:
-            apps.setdefault(v.app, []).append(v)
+    for core in senders:
+        v = part.vertices[core]
+        apps.setdefault(v.app, []).append(v)
     stages = {plan.app: plan.stages for plan in part.delays.values()}
     n_keys = {v.core: v.atoms * 2 ** colour_bits * stages.get(v.app, 1)
               for vs in apps.values() for v in vs}

@@ -1,23 +1,26 @@
-"""route: multicast trees between chips and one routing table per chip.
+"""route: one routing table per chip, as sPyNNaker 1!7.4.1 builds them.
 
-Destinations (sPyNNaker's machine edges): a population or source slice sends to every target
-slice it has an on-core-delay synapse into, and to its own DelayExtension slice when its
-application vertex has one; a DelayExtension slice sends to every target slice its source
-slice has a delayed synapse into.
+Destinations (what PACMAN's application router delivers, ``app_router.graph``): every slice
+of a sending application vertex is a sender; a population or source slice sends to every
+target slice it has a synapse into (any delay: ``FromListConnector.get_connected_vertices``)
+and to its own DelayExtension slice; a DelayExtension slice sends to every slice of a target
+it serves that its source slice has a synapse into.
 
-Trees: from the source chip to each destination chip along PACMAN's longest-dimension-first
-path on the triangular mesh (``routing_algorithm_utilities.longest_dimension_first``: the
-shortest vector in x, y and the north-east diagonal, its longest component walked first;
-a breadth-first shortest path over existing links where that path would leave the machine);
-paths join the tree at the last chip they share with it, so each chip is entered once.
+Routes: ``app_router.route_application_graph`` (PACMAN's application router): per
+application vertex one tree into its targets' chips and on within them, entries per machine
+vertex (on chips with target or source cores) or per application vertex (its application
+key and mask, on the chips between), in PACMAN's insertion order.
 
-Tables: on each chip of a tree an entry (key, mask, route): route bits 0-5 the out-links, bit
-6 + p processor p. Entries of consecutive slices of one application vertex with the same route
-are merged into power-of-two blocks (``MergedRoutingTableGenerator``,
+Tables: an entry (key, mask, route): route bits 0-5 the out-links, bit 6 + p processor p.
+Entries of consecutive slices of one application vertex with the same route are merged into
+power-of-two blocks (``MergedRoutingTableGenerator``,
 ``AppVertexRoutingInfo.merge_machine_entries``). An entry is default-routable when the packet
-arrives on a link and leaves only by the opposite link (a router passes an unmatched packet
-straight on): those are removed before compression, and kept as blockers so that a
-compressed entry never captures their keys.
+arrives on a link and leaves only by the opposite link, to no core (a router passes an
+unmatched packet straight on): those are removed before compression, and kept as blockers so
+that a compressed entry never captures their keys.
+
+Trees (``vertex_tree``, for traffic): per sending vertex the chips its packets cross, from
+its routes.
 
 ``deliver`` follows one key through the tables hop by hop, as a router does: first matching
 entry in table order, else straight on (from a link) or dropped (from a local core).
@@ -31,6 +34,7 @@ import numpy as np
 
 from snnc.errors import MappingError
 
+from .app_router import graph, route_application_graph
 from .keys import Keys
 from .machine import LINKS, Machine, opposite
 from .place import Placement
@@ -47,117 +51,65 @@ class Entry:
 
 
 def destinations(part: Partition) -> dict[int, set[int]]:
-    """Vertex -> the vertices it sends packets to."""
-    lookup = {(v.app, v.index): v.core for v in part.vertices}
-    out: dict[int, set[int]] = {}
-    for b in part.blocks:
-        src, tgt = b.proj.source, b.proj.target
-        for s, t in b.direct.tolist():
-            out.setdefault(lookup[src, s], set()).add(lookup[tgt, t])
-        if src in part.delays:
-            app = part.delays[src].app
-            for s, t in b.delayed.tolist():
-                out.setdefault(lookup[app, s], set()).add(lookup[tgt, t])
-    for plan in part.delays.values():  # every source slice feeds its DelayExtension slice
-        for v in part.of(plan.source):
-            out.setdefault(v.core, set()).add(lookup[plan.app, v.index])
+    """Vertex -> the vertices it sends packets to, for every slice of a sending application
+    vertex (``get_source_specific_in_coming_vertices``, see ``app_router.graph``)."""
+    g = graph(part, {})
+    out = {v: set() for src, _ in g.partitions for v in g.out_going[src]}
+    for found in g.incoming.values():
+        for target, sources in found:
+            for s in sources:
+                out[s].add(target)
     return out
-
-
-def _vector(dx: int, dy: int) -> tuple[int, int, int]:
-    """PACMAN's shortest (x, y, diagonal) vector for a move of dx, dy (no wrap-around)."""
-    if dx * dy > 0:  # same sign: the diagonal (link 1 / 4) covers the common part
-        z = min(abs(dx), abs(dy)) * (1 if dx > 0 else -1)
-        return dx - z, dy - z, z
-    return dx, dy, 0
-
-
-def ldf_path(machine: Machine, a: tuple, b: tuple) -> list[tuple[tuple, int]]:
-    """(chip, out-link) steps from chip a to chip b (longest dimension first)."""
-    x, y, z = _vector(b[0] - a[0], b[1] - a[1])
-    moves = sorted(((abs(x), 0 if x > 0 else 3), (abs(y), 2 if y > 0 else 5),
-                    (abs(z), 1 if z > 0 else 4)), key=lambda m: -m[0])
-    path, here = [], a
-    for length, link in moves:
-        for _ in range(length):
-            there = machine.over(here, link)
-            if there is None:
-                return _bfs_path(machine, a, b)
-            path.append((here, link))
-            here = there
-    return path
-
-
-def _bfs_path(machine: Machine, a: tuple, b: tuple) -> list[tuple[tuple, int]]:
-    came: dict = {a: None}
-    todo = deque([a])
-    while todo:
-        here = todo.popleft()
-        if here == b:
-            break
-        for link in range(6):
-            there = machine.over(here, link)
-            if there is not None and there not in came:
-                came[there] = (here, link)
-                todo.append(there)
-    if b not in came:
-        raise MappingError(f"no route between chips {a} and {b} on the machine")
-    path, here = [], b
-    while came[here] is not None:
-        path.append(came[here])
-        here = came[here][0]
-    return path[::-1]
-
-
-def tree(machine: Machine, source: tuple, targets: list[tuple]) -> dict[tuple, tuple]:
-    """Chip -> (arrival link or None at the source, set of out-links) of the multicast tree."""
-    nodes: dict[tuple, list] = {source: [None, set()]}
-    for target in targets:
-        if target in nodes:
-            continue
-        path = ldf_path(machine, source, target)
-        join = max(i for i, (chip, _) in enumerate(path) if chip in nodes)
-        for chip, link in path[join:]:  # chips past the join are not in the tree yet
-            nodes[chip][1].add(link)
-            nodes[machine.over(chip, link)] = [opposite(link), set()]
-    return {chip: (arrival, frozenset(links)) for chip, (arrival, links) in nodes.items()}
-
-
-def route_bits(links, processors) -> int:
-    return sum(1 << link for link in links) + sum(1 << (6 + p) for p in processors)
 
 
 def build_tables(part: Partition, placement: Placement, keys: Keys, dests: dict
                  ) -> tuple[dict, dict]:
     """(per chip its merged entries in table order, per vertex its tree)."""
-    where = {p.core: p for p in placement.places}
-    machine = placement.machine
-    trees, rows = {}, {}  # rows[chip]: [(app index, machine index, vertex, route, default)]
-    for core in sorted(dests, key=lambda c: (keys.keys[c].app, keys.keys[c].index)):
-        local: dict[tuple, list[int]] = {}
-        for d in dests[core]:
-            local.setdefault(where[d].xy, []).append(where[d].p)
-        grown = tree(machine, where[core].xy, sorted(local))
-        trees[core] = grown
-        for chip, (arrival, links) in grown.items():
-            procs = local.get(chip, [])
-            straight = (arrival is not None and not procs and len(links) == 1
-                        and next(iter(links)) == opposite(arrival))
-            rows.setdefault(chip, []).append((keys.keys[core], route_bits(links, procs),
-                                              straight))
-    apps = list(keys.apps.values())
-    return {chip: _merged(found, apps) for chip, found in rows.items()}, trees
+    where = {p.core: (p.x, p.y, p.p) for p in placement.places}
+    g = graph(part, where)
+    routed = route_application_graph(g, placement.machine)
+    tables = {chip: _merged(list(found.items()), keys, g) for chip, found in routed.items()}
+    trees = {v: vertex_tree(routed, placement.machine, g, v) for v in dests}
+    return tables, trees
 
 
-def _merged(rows: list, apps: list) -> list[Entry]:
-    """Consecutive slices of one application vertex with one route, merged as PACMAN does."""
+def vertex_tree(routed: dict, machine: Machine, g, vertex: int) -> dict[tuple, tuple]:
+    """Chip -> (arrival link or None at the source, out-links) of the packets of ``vertex``:
+    its routes (its own entry on a chip, else its application vertex's) from its chip on."""
+    start = g.where[vertex][:2]
+    grown: dict[tuple, tuple] = {}
+    todo = deque([(start, None)])
+    while todo:
+        chip, arrival = todo.popleft()
+        if chip in grown:
+            continue
+        found = routed.get(chip, {})
+        route = found.get(vertex, found.get(g.app_of[vertex], [0, False]))[0]
+        links = frozenset(link for link in range(6) if route >> link & 1)
+        grown[chip] = (arrival, links)
+        todo += [(machine.over(chip, link), opposite(link)) for link in sorted(links)]
+    return grown
+
+
+def _merged(rows: list, keys: Keys, g) -> list[Entry]:
+    """``MergedRoutingTableGenerator``: an application vertex's entry as it is; runs of
+    consecutive slices of one application vertex with one route merged (``_blocks``)."""
     out, i = [], 0
     while i < len(rows):
+        source, (route, default) = rows[i]
+        if isinstance(source, str):
+            key, mask, _, _ = keys.apps[source]
+            out.append(Entry(key, mask, route, default, tuple(g.out_going[source])))
+            i += 1
+            continue
         j = i + 1
-        while (j < len(rows) and rows[j][0].app == rows[i][0].app
-               and rows[j][0].index == rows[j - 1][0].index + 1 and rows[j][1] == rows[i][1]):
+        while (j < len(rows) and not isinstance(rows[j][0], str)
+               and g.app_of[rows[j][0]] == g.app_of[source]
+               and keys.keys[rows[j][0]].index == keys.keys[rows[j - 1][0]].index + 1
+               and rows[j][1][0] == route):
             j += 1
-        out += _blocks(rows[i:j], apps[rows[i][0].app])
+        run = [(keys.keys[v], r, d) for v, (r, d) in rows[i:j]]
+        out += _blocks(run, keys.apps[g.app_of[source]])
         i = j
     return out
 
@@ -215,4 +167,4 @@ def deliver(tables: dict, machine: Machine, chip: tuple, key: int) -> set[tuple]
     return got
 
 
-__all__ = ["Entry", "LINKS", "build_tables", "deliver", "destinations", "ldf_path", "tree"]
+__all__ = ["Entry", "LINKS", "build_tables", "deliver", "destinations", "vertex_tree"]

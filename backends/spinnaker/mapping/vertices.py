@@ -156,7 +156,11 @@ def _delay_plans(net: Netlist, spans: dict, chip) -> dict:
             longest[p.source] = max(longest.get(p.source, 0), d)
             span_of.setdefault(p.source, set()).add(spans[p.target])
     plans = {}
-    for source, d in longest.items():
+    # DelaySupportAdder makes them in partition order: sources by their first projection
+    for source in dict.fromkeys(p.source for p in net.projs):
+        if source not in longest:
+            continue
+        d = longest[source]
         if len(span_of[source]) > 1:
             raise MappingError(
                 f"node '{source}': its long-delay projections go to populations with on-core "

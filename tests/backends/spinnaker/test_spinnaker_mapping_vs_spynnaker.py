@@ -8,17 +8,16 @@ Measured (asserted below):
 |-|-|-|
 | digits (128 + 10 LIF) | 2, 1, 0 both | (0, 0): 2 -> 2 both |
 | long delays (16 -> 256 LIF, to 100 steps) | 1, 1, 1 both | (0, 0): 2 -> 2 both |
-| two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 3 chips both, 2 -> 2 on each; snnc also (1, 1): 1 -> 1 |
+| two chips (100 -> 4,000 LIF, to 40 steps) | 16, 1, 1 both | 3 chips both, 2 -> 2 on each |
 
 Keys: every sending core's key and mask equal sPyNNaker's (flexible ZonedRoutingInfoAllocator,
 4 colour bits). Both compress a table only when it does not fit, so these small tables stay as
 they are (the compressor itself is checked against PACMAN's in test_spinnaker_mapping.py).
 Placement: every core on the chip and processor sPyNNaker gives it (system cores first: a
 packet gatherer and an ExtraMonitorSupport on (0, 0), a monitor on every other chip; then
-PACMAN's ApplicationPlacer). The difference: snnc routes each sending core longest dimension
-first, where PACMAN's application router routes an application vertex into its targets'
-chips and then on within them, so multi-chip trees can take other paths (the two-chip
-network: one more entry, on (1, 1)).
+PACMAN's ApplicationPlacer). Routing tables: every chip's uncompressed entry count equal
+(snnc ports PACMAN's application router: per application vertex one tree into its targets'
+chips and on within them, entries per machine or per application vertex).
 """
 import json
 import os
@@ -197,11 +196,10 @@ def test_a_two_chip_network_against_spynnaker(tmp_path):
     # Every chip with a network core holds the two senders' entries (input, input_delayed),
     # which pair compression cannot merge (different routes).
     assert theirs["tables"] == {"0,0": [2, 2], "0,1": [2, 2], "1,0": [2, 2]}
-    # The one difference: snnc routes each sending core longest dimension first, so the
-    # DelayExtension's packets from (0, 1) to (1, 0) turn on (1, 1) (an entry there);
-    # PACMAN's application router routes the application vertex into its targets' chips
-    # first, (0, 1) -> (0, 0), then on within them, (0, 0) -> (1, 0).
-    assert tables(ours) == {**theirs["tables"], "1,1": [1, 1]}
+    # The application router takes the DelayExtension's packets from (0, 1) into its
+    # targets' chips first, (0, 1) -> (0, 0), then on within them, (0, 0) -> (1, 0): no
+    # entry on (1, 1), where a per-core longest-dimension-first path would turn.
+    assert tables(ours) == theirs["tables"]
     # Placed as sPyNNaker places them: (0, 0) keeps 15 application cores (its packet gatherer
     # and ExtraMonitorSupport take two), so the last two LIF slices grow into its east
     # neighbour (1, 0), and the DelayExtension, a new application vertex, starts on the next
