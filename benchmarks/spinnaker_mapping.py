@@ -30,8 +30,9 @@ ApplicationPlacer), at 10k neurons / 1M synapses: the same 7 chips of an 8x8 boa
 one of the 82 cores on sPyNNaker's chip and processor; sPyNNaker 9.6-10.3 s, snnc 0.18-0.23 s.
 Routing tables (PACMAN's application router, ``app_router``): at 10k neurons / 1M synapses
 every chip's uncompressed table equal, 120 entries on 8 chips (before the port: 135, 2 chips
-equal); at 60k / 3M 600 entries on 31 chips; every entry's key, mask and route in sPyNNaker's
-order (--dump-tables writes both sides' entries to diff).
+equal); at 60k / 3M 600 entries on 31 chips; at 130k / 260k synapses 8,556 entries on 64
+chips of 3 boards; every entry's key, mask and route in sPyNNaker's order (--dump-tables
+writes both sides' entries to diff).
 Run from the repository root:
     .venv/bin/python benchmarks/spinnaker_mapping.py [--peer-scale 0.1]
 """
