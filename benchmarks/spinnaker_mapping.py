@@ -32,7 +32,9 @@ Routing tables (PACMAN's application router, ``app_router``): at 10k neurons / 1
 every chip's uncompressed table equal, 120 entries on 8 chips (before the port: 135, 2 chips
 equal); at 60k / 3M 600 entries on 31 chips; at 130k / 260k synapses 8,556 entries on 64
 chips of 3 boards; every entry's key, mask and route in sPyNNaker's order (--dump-tables
-writes both sides' entries to diff).
+writes both sides' entries to diff). Full size, after both ports (one round each): the same
+754 cores on the same chips and processors of one 8x8 board, 888 entries on 48 chips, every
+chip's table equal; sPyNNaker 362 s, snnc 3.41 s (0.47 GiB), 106x.
 Run from the repository root:
     .venv/bin/python benchmarks/spinnaker_mapping.py [--peer-scale 0.1]
 """
