@@ -26,7 +26,7 @@ from .compress import pair_compress
 from .keys import Keys, allocate
 from .netlist import Netlist, from_network
 from .place import Placement, place
-from .routing import build_tables, destinations
+from .routing import app_graph, build_tables, destinations
 from .traffic import totals
 from .vertices import Partition, partition
 
@@ -91,9 +91,10 @@ def map_netlist(net: Netlist, chip, chips: int | None = None, activity=None,
     as ``router_table_compress_as_far_as_possible = True``)."""
     part = partition(net, chip)
     placement = place(part, chip, chips)
-    dests = destinations(part)
+    g = app_graph(part, placement)
+    dests = destinations(g)
     keys = allocate(part, list(dests), chip.arm.colour_bits or 0)
-    tables, trees = build_tables(part, placement, keys, dests)
+    tables, trees = build_tables(g, placement.machine, keys, dests)
     routed, compressed = {}, {}
     for xy, entries in tables.items():
         routed[xy] = [e for e in entries if not e.defaultable]

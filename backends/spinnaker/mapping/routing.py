@@ -50,10 +50,14 @@ class Entry:
     sources: tuple = ()  # vertices whose keys it carries (empty after compression)
 
 
-def destinations(part: Partition) -> dict[int, set[int]]:
+def app_graph(part: Partition, placement: Placement):
+    """What the application router reads (``app_router.graph``), with every core's place."""
+    return graph(part, {p.core: (p.x, p.y, p.p) for p in placement.places})
+
+
+def destinations(g) -> dict[int, set[int]]:
     """Vertex -> the vertices it sends packets to, for every slice of a sending application
-    vertex (``get_source_specific_in_coming_vertices``, see ``app_router.graph``)."""
-    g = graph(part, {})
+    vertex (``get_source_specific_in_coming_vertices`` in ``g``, an ``app_graph``)."""
     out = {v: set() for src, _ in g.partitions for v in g.out_going[src]}
     for found in g.incoming.values():
         for target, sources in found:
@@ -62,14 +66,11 @@ def destinations(part: Partition) -> dict[int, set[int]]:
     return out
 
 
-def build_tables(part: Partition, placement: Placement, keys: Keys, dests: dict
-                 ) -> tuple[dict, dict]:
+def build_tables(g, machine: Machine, keys: Keys, dests: dict) -> tuple[dict, dict]:
     """(per chip its merged entries in table order, per vertex its tree)."""
-    where = {p.core: (p.x, p.y, p.p) for p in placement.places}
-    g = graph(part, where)
-    routed = route_application_graph(g, placement.machine)
+    routed = route_application_graph(g, machine)
     tables = {chip: _merged(list(found.items()), keys, g) for chip, found in routed.items()}
-    trees = {v: vertex_tree(routed, placement.machine, g, v) for v in dests}
+    trees = {v: vertex_tree(routed, machine, g, v) for v in dests}
     return tables, trees
 
 
@@ -167,4 +168,4 @@ def deliver(tables: dict, machine: Machine, chip: tuple, key: int) -> set[tuple]
     return got
 
 
-__all__ = ["Entry", "LINKS", "build_tables", "deliver", "destinations", "vertex_tree"]
+__all__ = ["Entry", "LINKS", "app_graph", "build_tables", "deliver", "destinations", "vertex_tree"]
