@@ -16,14 +16,19 @@ def load(args: argparse.Namespace) -> tuple[Graph, SimOptions, dict]:
     A compiled program brings the options it was compiled with; another model brings the dt
     its frontend recorded. Options given on the command line override either.
     """
+    return load_stored(args)[:3]
+
+
+def load_stored(args: argparse.Namespace):
+    """``load``'s graph, options and calibration, and the compiled program (or None)."""
     from snnc.frontends import load_model
 
     from .inputs import load_calibration
     from .program import is_program, read_program
 
     calibration = load_calibration(args.calibration) if args.calibration else {}
-    if is_program(args.model):
-        program = read_program(args.model)
+    program = read_program(args.model) if is_program(args.model) else None
+    if program is not None:
         base = program.options
         graph = program.graph
     else:
@@ -33,7 +38,7 @@ def load(args: argparse.Namespace) -> tuple[Graph, SimOptions, dict]:
              if getattr(args, k, None) is not None}
     if getattr(args, "device", None):  # added to (and overriding) a program's own settings
         given["device"] = {**dict(base.device), **dict(args.device)}
-    return graph, dataclasses.replace(base, **given), calibration
+    return graph, dataclasses.replace(base, **given), calibration, program
 
 
 def inspect(args: argparse.Namespace) -> None:
@@ -217,7 +222,6 @@ def report(args: argparse.Namespace) -> None:
     from .options import check_device_keys
     from .errors import OptionError
     from .inputs import load_labels, load_spikes
-    from .program import is_program, read_program
     from .progress import Stages
     from .report import format_report
     from .report import report as build
@@ -227,13 +231,10 @@ def report(args: argparse.Namespace) -> None:
     _check_streaming(args)
     stages = Stages(quiet=args.quiet)
     with stages.stage("loading the model"):
-        graph, options, calibration = load(args)
-    compiled_for = None
-    if is_program(args.model):
-        stored = read_program(args.model)
-        compiled_for = stored.target
-        if args.deployment is None:  # the deployment it was compiled for
-            args.deployment = stored.deployment
+        graph, options, calibration, stored = load_stored(args)
+    compiled_for = stored.target if stored is not None else None
+    if stored is not None and args.deployment is None:  # the deployment it was compiled for
+        args.deployment = stored.deployment
     known = target_names()
     names = ([t for t in known if t != "reference"] if args.target == "all"
              else args.target.split(","))

@@ -213,45 +213,41 @@ class BatchOutputs:
             tmp.write_text(text + "\n")
 
 
-def _encoded(value, arrays: dict):
+def _encoded(value, arrays: dict, types: tuple | None = None):
     """``value`` as JSON data: arrays moved into ``arrays`` (named by number), recordings
-    and counters tagged by their fields."""
+    and counters tagged by their fields (every dict of the totals is keyed by names)."""
     from snnc.backends import recording_types
 
-    Recording, Counters = recording_types()
-
+    Recording, Counters = types = types or recording_types()
     if isinstance(value, np.ndarray):
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"__array__": key}
     if isinstance(value, Recording):
         fields = {f: getattr(value, f) for f in value.__dataclass_fields__}
-        return {"__recording__": _encoded(fields, arrays)}
+        return {"__recording__": _encoded(fields, arrays, types)}
     if isinstance(value, Counters):
-        return {"__counters__": _encoded(value.counts, arrays)}
+        return {"__counters__": _encoded(value.counts, arrays, types)}
     if isinstance(value, dict):
-        return {"__dict__": [[_encoded(k, arrays), _encoded(v, arrays)] for k, v in value.items()]}
+        return {str(k): _encoded(v, arrays, types) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_encoded(v, arrays) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+        return [_encoded(v, arrays, types) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
 
 
-def _decoded(value, arrays: dict):
+def _decoded(value, arrays: dict, types: tuple | None = None):
     """What ``_encoded`` wrote, rebuilt."""
     from snnc.backends import recording_types
 
-    Recording, Counters = recording_types()
-
+    Recording, Counters = types = types or recording_types()
     if isinstance(value, list):
-        return [_decoded(v, arrays) for v in value]
+        return [_decoded(v, arrays, types) for v in value]
     if not isinstance(value, dict):
         return value
     if "__array__" in value:
         return arrays[value["__array__"]]
     if "__recording__" in value:
-        return Recording(**_decoded(value["__recording__"], arrays))
+        return Recording(**_decoded(value["__recording__"], arrays, types))
     if "__counters__" in value:
-        return Counters(**_decoded(value["__counters__"], arrays))
-    return {_decoded(k, arrays): _decoded(v, arrays) for k, v in value["__dict__"]}
+        return Counters(**_decoded(value["__counters__"], arrays, types))
+    return {k: _decoded(v, arrays, types) for k, v in value.items()}
